@@ -1,0 +1,354 @@
+"""The commands a person types: ``wirewatch run | check | ingest | inspect | search | stats``.
+
+Every command takes ``--config``; without it the first of
+``config/wirewatch.toml`` and ``/etc/wirewatch/wirewatch.toml`` that exists
+is used, else the embedded defaults. Exit codes: 0 success, 1 a problem the
+user can fix (bad config, bad query), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config, ConfigError, load_config
+from .logs import configure_logging
+
+
+def _load(args: argparse.Namespace) -> tuple[Config, Path | None]:
+    path = args.config or (
+        Path(os.environ["WIREWATCH_CONFIG"]) if "WIREWATCH_CONFIG" in os.environ else None
+    )
+    return load_config(path)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cfg, path = _load(args)
+    where = str(path) if path else "embedded defaults"
+    print(
+        f"ok: {where}: inboxes {', '.join(map(str, cfg.watch.inboxes))}; "
+        f"database {cfg.store.database_path}"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .service import Service
+
+    cfg, path = _load(args)
+    configure_logging(cfg.log.format, cfg.log.level)
+    return asyncio.run(Service(cfg, path).run())
+
+
+def _expand(paths: Sequence[Path]) -> list[Path]:
+    """Files named, and every non-hidden file below folders named, in name order."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                out.extend(Path(root) / f for f in sorted(files) if not f.startswith("."))
+        else:
+            out.append(p)
+    return out
+
+
+async def _ingest(cfg: Config, files: list[Path], after: str, workers: int, quiet: bool) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from .service import open_pipeline
+
+    pipeline = await open_pipeline(cfg, after_store=after)
+    writer = asyncio.create_task(pipeline.writer.run())
+    queue: asyncio.Queue[Path] = asyncio.Queue()
+    for f in files:
+        queue.put_nowait(f)
+    console = Console(stderr=True)
+    started = asyncio.get_running_loop().time()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    ) as progress:
+        bar = progress.add_task("ingesting", total=len(files))
+
+        async def work() -> None:
+            while not queue.empty():
+                path = queue.get_nowait()
+                try:
+                    await pipeline.process(path.resolve())
+                except Exception as exc:
+                    pipeline.counts.failed += 1
+                    console.print(f"[red]failed[/red] {path}: {exc!r}")
+                progress.advance(bar)
+
+        await asyncio.gather(*(work() for _ in range(workers)))
+    elapsed = asyncio.get_running_loop().time() - started
+    writer.cancel()
+    await asyncio.gather(writer, return_exceptions=True)
+    await pipeline.store.close()
+    c = pipeline.counts
+    rate = len(files) / elapsed if elapsed > 0 else 0.0
+    summary = {
+        "files": len(files),
+        "stored": c.stored,
+        "duplicate": c.duplicate,
+        "quarantined": c.quarantined,
+        "skipped": c.skipped + c.gone,
+        "failed": c.failed,
+        "seconds": round(elapsed, 3),
+        "files_per_second": round(rate, 1),
+        "quarantine_reasons": c.by_reason,
+    }
+    print(json.dumps(summary) if quiet else _summary_text(summary))
+    return 1 if c.failed else 0
+
+
+def _summary_text(s: dict[str, Any]) -> str:
+    lines = [
+        f"{s['files']} files in {s['seconds']:.2f} s ({s['files_per_second']:.0f}/s): "
+        f"{s['stored']} stored, {s['duplicate']} already stored, "
+        f"{s['quarantined']} quarantined, {s['skipped']} skipped, {s['failed']} failed"
+    ]
+    lines += [f"  quarantined as {k}: {v}" for k, v in sorted(s["quarantine_reasons"].items())]
+    return "\n".join(lines)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    cfg, _ = _load(args)
+    configure_logging(
+        "json" if args.verbose else cfg.log.format, "info" if args.verbose else "warning"
+    )
+    files = _expand(args.paths)
+    return asyncio.run(
+        _ingest(cfg, files, args.after, args.workers or cfg.pipeline.workers, args.quiet)
+    )
+
+
+def inspect_file(path: Path, cfg: Config) -> list[dict[str, Any]]:
+    """What the parser and extractors make of one file, as plain data."""
+    from .extract.extractor import build_extractor
+    from .parse import Boilerplate, parse_bytes
+
+    data = path.read_bytes()
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    boilerplate = Boilerplate.from_config(
+        cfg.parse.boilerplate_lines, cfg.parse.boilerplate_patterns
+    )
+    extract = build_extractor(cfg.extract)
+    out = []
+    for rec in parse_bytes(data, name=path.name, mtime=mtime, boilerplate=boilerplate):
+        a = rec.article
+        figures, mentions = extract(a)
+        terms: dict[str, dict[str, Any]] = {}
+        for m in mentions:
+            t = terms.setdefault(m.term, {"term": m.term, "watched": m.watched, "count": 0})
+            t["count"] += 1
+        out.append(
+            {
+                "title": a.title,
+                "title_derived": a.title_derived,
+                "published": a.published.isoformat() if a.published else None,
+                "date_estimated": a.date_estimated,
+                "caption": a.caption,
+                "subheads": list(a.subheads),
+                "source_hints": list(a.source_hints),
+                "url": a.url,
+                "format": a.format,
+                "paragraphs": list(a.paragraphs),
+                "figures": [asdict(f) for f in figures],
+                "terms": sorted(terms.values(), key=lambda t: (-t["count"], t["term"])),
+            }
+        )
+    return out
+
+
+def _print_inspection(path: Path, items: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    con = Console()
+    for item in items:
+        derived = " [dim](derived)[/dim]" if item["title_derived"] else ""
+        estimated = " [dim](estimated from mtime)[/dim]" if item["date_estimated"] else ""
+        con.print(f"[bold]{escape(item['title'])}[/bold]{derived}")
+        con.print(f"  file       {escape(str(path))} ({item['format']})")
+        con.print(f"  published  {item['published']}{estimated}")
+        if item["caption"]:
+            con.print(f"  caption    {escape(item['caption'])}")
+        if item["source_hints"]:
+            con.print(f"  sources    {escape(', '.join(item['source_hints']))}")
+        if item["subheads"]:
+            con.print(f"  subheads   {escape(' | '.join(item['subheads']))}")
+        con.print(f"  paragraphs {len(item['paragraphs'])}")
+        con.print(f"\n[bold]figures[/bold] ({len(item['figures'])})")
+        for f in item["figures"]:
+            value = (
+                f"{f['low']:,.10g}"
+                if f["low"] == f["high"]
+                else f"{f['low']:,.10g}–{f['high']:,.10g}"
+            )
+            mods = f" [{', '.join(f['modifiers'])}]" if f["modifiers"] else ""
+            sentence = f["sentence"]
+            hl = escape(sentence).replace(
+                escape(f["text"]), f"[reverse]{escape(f['text'])}[/reverse]", 1
+            )
+            con.print(
+                f"  {value:>16} {f['qualifier_kind']:<9} {escape(f['unit'] or '-')}{escape(mods)}"
+                f" ({f['kind']}{', ' + f['currency'] if f['currency'] else ''})"
+            )
+            con.print(f"      [dim]{hl}[/dim]")
+        con.print(f"\n[bold]terms[/bold] ({len(item['terms'])})")
+        for t in item["terms"]:
+            mark = "watched" if t["watched"] else "name"
+            con.print(f"  {t['count']:>3}  {escape(t['term'])} [dim]({mark})[/dim]")
+        con.print()
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .models import ParseError
+
+    cfg, _ = _load(args)
+    configure_logging(cfg.log.format, "error")
+    try:
+        items = inspect_file(args.file, cfg)
+    except ParseError as exc:
+        print(f"{args.file}: would be quarantined: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(items if len(items) != 1 else items[0], indent=2, ensure_ascii=False))
+    else:
+        _print_inspection(args.file, items)
+    return 0
+
+
+async def _with_store(cfg: Config) -> Any:
+    from .store import Store
+
+    db = cfg.store.database_path
+    if not db.exists():
+        raise ConfigError(str(db), ["no database yet: run the daemon or `wirewatch ingest` first"])
+    return await Store.open(db, busy_timeout_ms=cfg.store.busy_timeout_ms)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    cfg, _ = _load(args)
+
+    async def go() -> list[dict[str, Any]]:
+        store = await _with_store(cfg)
+        try:
+            return list(await store.search(args.query, args.limit))
+        finally:
+            await store.close()
+
+    try:
+        rows = asyncio.run(go())
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    for r in rows:
+        print(f"{r['id']:>7}  {r['published'] or '-':<25}  {r['title']}")
+        print(f"         {r['snippet']}")
+    if not rows:
+        print("no match")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    cfg, _ = _load(args)
+
+    async def go() -> dict[str, int]:
+        store = await _with_store(cfg)
+        try:
+            return dict(await store.counts())
+        finally:
+            await store.close()
+
+    counts = asyncio.run(go())
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        for k, v in counts.items():
+            print(f"{k:<12} {v:>10,}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wirewatch",
+        description="Watch a folder for news articles; alert a team's chat when the news changes.",
+    )
+    p.add_argument("--version", action="version", version=f"wirewatch {__version__}")
+    p.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        help="main config file (default: config/wirewatch.toml, "
+        "then /etc/wirewatch/wirewatch.toml, then built-in defaults)",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("run", help="run the daemon")
+    s.set_defaults(func=cmd_run)
+    s = sub.add_parser("check", help="validate the configuration; exit 0 or 1")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("ingest", help="store files and folders once, through the same pipeline")
+    s.add_argument("paths", nargs="+", type=Path)
+    s.add_argument(
+        "--after",
+        choices=("keep", "move", "delete"),
+        default="keep",
+        help="what to do with a file once stored (default: keep)",
+    )
+    s.add_argument("--workers", type=int, default=0)
+    s.add_argument("--quiet", action="store_true", help="no progress bar; a JSON summary")
+    s.add_argument("--verbose", action="store_true", help="log every file")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("inspect", help="show what wirewatch reads in a file")
+    s.add_argument("file", type=Path)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_inspect)
+
+    s = sub.add_parser("search", help="full-text search of stored articles")
+    s.add_argument("query")
+    s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_search)
+
+    s = sub.add_parser("stats", help="counts of what is stored")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_stats)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code

@@ -1,0 +1,290 @@
+"""One complete file in, stored articles out: read, parse, extract, store, dispose.
+
+Used by the daemon's workers and by ``wirewatch ingest`` alike, so a backfill
+goes through exactly the path live files take. The order of the steps is the
+promise: a file leaves the inbox (moved or deleted) only after the
+transaction holding its articles has committed, so a crash at any moment
+leaves it either stored or still in the inbox, where the next start finds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from .logs import get_logger
+from .models import Article, Figure, Mention, ParseError
+from .parse import Boilerplate, parse_bytes
+from .quarantine import quarantine_file, unique_destination
+from .store import FileToStore, QuarantineRecord, RecordToStore, Store, StoredFile
+
+log = get_logger(__name__)
+
+Extractor = Callable[[Article], tuple[Sequence[Figure], Sequence[Mention]]]
+AfterStore = Literal["move", "delete", "keep"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The file cannot be used; it goes to quarantine with this reason."""
+
+    reason: str
+    detail: str
+    sha256: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """The file vanished (or changed into a folder) before it could be read."""
+
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A file read, hashed, parsed and extracted, ready for the writer."""
+
+    file: FileToStore
+
+
+Outcome = Literal["stored", "duplicate", "quarantined", "skipped", "gone"]
+
+
+def prepare(
+    path: Path,
+    *,
+    max_bytes: int,
+    boilerplate: Boilerplate | None,
+    extractor: Extractor | None,
+) -> Prepared | Rejected | Gone:
+    """Everything for one file that needs no database: the CPU and disk part.
+
+    Runs in a worker thread. ``lstat`` first and ``O_NOFOLLOW | O_NONBLOCK``
+    on open, so a symlink is never followed and a FIFO never blocks a thread.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return Gone("deleted before it was read")
+    except OSError as exc:
+        return Rejected("unreadable", exc.strerror or str(exc))
+    if stat.S_ISLNK(st.st_mode):
+        return Rejected("symlink", f"symbolic link to {os.readlink(path)!r}, not followed")
+    if stat.S_ISDIR(st.st_mode):
+        return Gone("is a folder")
+    if not stat.S_ISREG(st.st_mode):
+        return Rejected("not_regular_file", f"file type {stat.filemode(st.st_mode)[0]!r}")
+    if st.st_size == 0:
+        return Rejected("empty", "zero bytes", size=0)
+    if st.st_size > max_bytes:
+        return Rejected("oversized", f"{st.st_size} bytes > limit {max_bytes}", size=st.st_size)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return Gone("deleted before it was read")
+    except OSError as exc:
+        return Rejected("unreadable", exc.strerror or str(exc))
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        return Rejected("oversized", f"more than {max_bytes} bytes", size=len(data))
+    sha = hashlib.sha256(data).hexdigest()
+    mtime = datetime.fromtimestamp(st.st_mtime, UTC)
+    try:
+        parsed = parse_bytes(data, name=path.name, mtime=mtime, boilerplate=boilerplate)
+    except ParseError as exc:
+        return Rejected(exc.reason, exc.detail, sha256=sha, size=len(data))
+    records = []
+    for rec in parsed:
+        figures: Sequence[Figure] = ()
+        mentions: Sequence[Mention] = ()
+        if extractor is not None:
+            figures, mentions = extractor(rec.article)
+        rec_sha = sha if rec.identity == data else hashlib.sha256(rec.identity).hexdigest()
+        records.append(RecordToStore(rec_sha, rec.article, figures, mentions))
+    return Prepared(FileToStore(str(path), sha, len(data), st.st_mtime_ns, records))
+
+
+def dispose(path: Path, mode: AfterStore, inbox: Path | None, processed: Path, sha: str) -> None:
+    """What happens to a file once its articles are committed.
+
+    ``move`` keeps the inbox's sub-folders under ``processed``; a name that
+    exists there already gets a hash tag rather than overwriting it.
+    """
+    if mode == "keep":
+        return
+    if mode == "delete":
+        path.unlink(missing_ok=True)
+        return
+    rel_parent = Path()
+    if inbox is not None:
+        try:
+            rel_parent = path.parent.relative_to(inbox)
+        except ValueError:
+            rel_parent = Path()
+    folder = processed / rel_parent
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = unique_destination(folder, path.name, sha[:12])
+    try:
+        os.rename(path, dest)
+    except FileNotFoundError:
+        return
+    except OSError:
+        shutil.move(str(path), str(dest))
+
+
+class BatchWriter:
+    """Collects files from many workers into few transactions.
+
+    While one batch commits, the next accumulates, so the batch size adapts
+    to the load by itself: one file per commit when idle (lowest latency),
+    up to ``batch_size`` under a backfill (one fsync for many files).
+    """
+
+    def __init__(self, store: Store, batch_size: int) -> None:
+        self._store = store
+        self._batch_size = batch_size
+        self._queue: asyncio.Queue[tuple[FileToStore, asyncio.Future[StoredFile]]] = asyncio.Queue()
+        self.batches = 0
+        self.last_commit: float | None = None
+
+    async def submit(self, f: FileToStore) -> StoredFile:
+        fut: asyncio.Future[StoredFile] = asyncio.get_running_loop().create_future()
+        await self._queue.put((f, fut))
+        return await fut
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    async def run(self) -> None:
+        """Write batches until cancelled; a failed batch fails each of its files."""
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self._store.store_files([f for f, _ in batch])
+            except Exception as exc:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            self.batches += 1
+            self.last_commit = asyncio.get_running_loop().time()
+            for (_, fut), res in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(res)
+
+
+@dataclass
+class IngestCounts:
+    """Running totals, for the log, ``ingest``'s summary and the metrics."""
+
+    stored: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    gone: int = 0
+    failed: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+@dataclass
+class Pipeline:
+    """The ingest path for one file, with its settings bound."""
+
+    store: Store
+    writer: BatchWriter
+    after_store: AfterStore
+    processed_dir: Path
+    quarantine_dir: Path
+    max_bytes: int
+    boilerplate: Boilerplate | None = None
+    extractor: Extractor | None = None
+    counts: IngestCounts = field(default_factory=IngestCounts)
+
+    async def process(self, path: Path, inbox: Path | None = None) -> Outcome:
+        """Take one complete file all the way; returns what became of it."""
+        outcome = await self._process(path, inbox)
+        self.counts.add(outcome)
+        return outcome
+
+    async def _process(self, path: Path, inbox: Path | None) -> Outcome:
+        if self.after_store == "keep":
+            try:
+                st = os.lstat(path)
+            except OSError:
+                st = None
+            if st is not None and await self.store.known_file(
+                str(path), st.st_size, st.st_mtime_ns
+            ):
+                return "skipped"
+        result = await asyncio.to_thread(
+            prepare,
+            path,
+            max_bytes=self.max_bytes,
+            boilerplate=self.boilerplate,
+            extractor=self.extractor,
+        )
+        if isinstance(result, Gone):
+            log.info("file_skipped", path=str(path), reason=result.detail)
+            return "gone"
+        if isinstance(result, Rejected):
+            return await self._quarantine(path, result)
+        stored = await self.writer.submit(result.file)
+        await asyncio.to_thread(
+            dispose, path, self.after_store, inbox, self.processed_dir, result.file.file_sha256
+        )
+        for rec, article_id, new in zip(
+            result.file.records, stored.article_ids, stored.new, strict=True
+        ):
+            log.info(
+                "article_stored" if new else "article_seen_again",
+                article_id=article_id,
+                sha256=rec.sha256[:16],
+                path=str(path),
+                title=rec.article.title[:120],
+                figures=len(rec.figures),
+            )
+        return "stored" if stored.new_count else "duplicate"
+
+    async def _quarantine(self, path: Path, why: Rejected) -> Outcome:
+        at = datetime.now(UTC)
+        moved = await asyncio.to_thread(
+            quarantine_file,
+            path,
+            self.quarantine_dir,
+            reason=why.reason,
+            detail=why.detail,
+            at=at,
+            sha256=why.sha256,
+            size=why.size,
+        )
+        if moved is None:
+            log.info("file_skipped", path=str(path), reason="deleted before quarantine")
+            return "gone"
+        await self.store.record_quarantine(
+            QuarantineRecord(str(path), str(moved), why.sha256, why.reason, why.detail, at)
+        )
+        self.counts.by_reason[why.reason] = self.counts.by_reason.get(why.reason, 0) + 1
+        log.warning(
+            "file_quarantined",
+            path=str(path),
+            moved_to=str(moved),
+            reason=why.reason,
+            detail=why.detail,
+        )
+        return "quarantined"

@@ -1,0 +1,76 @@
+"""Where files the service cannot use go, with the reason beside them.
+
+Nothing is ever silently dropped: a file that is empty, binary, too big,
+undecodable or refused by the parser is moved out of the inbox (so it is not
+retried forever) into the quarantine folder, next to a ``NAME.reason.json``
+saying what was wrong and when. A person can fix it and drop it back in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+
+def unique_destination(folder: Path, name: str, tag: str) -> Path:
+    """A path in ``folder`` for ``name`` that does not overwrite anything.
+
+    On a clash the tag (a hash prefix or a time) goes before the suffix, so
+    ``a.txt`` becomes ``a.3f2c9e.txt`` and still opens with the same program.
+    """
+    dest = folder / name
+    if not dest.exists() and not dest.is_symlink():
+        return dest
+    stem, dot, suffix = name.partition(".")
+    for n in range(1000):
+        extra = tag if n == 0 else f"{tag}-{n}"
+        candidate = folder / (f"{stem}.{extra}{dot}{suffix}" if dot else f"{name}.{extra}")
+        if not candidate.exists() and not candidate.is_symlink():
+            return candidate
+    raise FileExistsError(f"no free name for {name} in {folder}")
+
+
+def quarantine_file(
+    path: Path,
+    folder: Path,
+    *,
+    reason: str,
+    detail: str,
+    at: datetime,
+    sha256: str | None = None,
+    size: int | None = None,
+) -> Path | None:
+    """Move ``path`` into ``folder`` and write its reason file beside it.
+
+    ``os.rename`` moves a symlink or a FIFO as itself, so a link to
+    ``/etc/passwd`` is never followed and a FIFO is never opened. Returns
+    where the file went, or ``None`` when it was already gone.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = (sha256 or at.strftime("%Y%m%dT%H%M%S%f"))[:12]
+    dest = unique_destination(folder, path.name, tag)
+    try:
+        os.rename(path, dest)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        # another filesystem: copy the bytes, then remove the original
+        import shutil
+
+        shutil.move(str(path), str(dest))
+    note = {
+        "path": str(path),
+        "quarantined_as": dest.name,
+        "reason": reason,
+        "detail": detail,
+        "at": at.isoformat(timespec="seconds"),
+        "sha256": sha256,
+        "size": size,
+    }
+    reason_file = dest.with_name(dest.name + ".reason.json")
+    tmp = reason_file.with_name("." + reason_file.name + ".tmp")
+    tmp.write_text(json.dumps(note, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, reason_file)
+    return dest

@@ -1,0 +1,110 @@
+"""The ingest pipeline, file by file, against a real store and real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from conftest import seed_files
+from wirewatch.ingest import BatchWriter, Pipeline
+from wirewatch.store import Store
+
+
+@pytest.fixture
+async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
+    import asyncio
+
+    store = await Store.open(tmp_path / "var" / "w.db")
+    writer = BatchWriter(store, 50)
+    task = asyncio.create_task(writer.run())
+    (tmp_path / "inbox").mkdir()
+    yield Pipeline(
+        store=store,
+        writer=writer,
+        after_store="move",
+        processed_dir=tmp_path / "processed",
+        quarantine_dir=tmp_path / "quarantine",
+        max_bytes=10 * 1024 * 1024,
+    )
+    task.cancel()
+    await store.close()
+
+
+async def test_seeds_are_stored_and_moved_after_commit(pipeline: Pipeline, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    for seed in seed_files():
+        shutil.copy(seed, inbox / seed.name)
+        assert await pipeline.process(inbox / seed.name, inbox) == "stored"
+    assert (await pipeline.store.counts())["articles"] == 5
+    assert sorted(p.name for p in (tmp_path / "processed").iterdir()) == [
+        s.name for s in seed_files()
+    ]
+    assert list(inbox.iterdir()) == []
+    # the same bytes under other names store nothing new
+    for seed in seed_files():
+        shutil.copy(seed, inbox / ("copy-" + seed.name))
+        assert await pipeline.process(inbox / ("copy-" + seed.name), inbox) == "duplicate"
+    counts = await pipeline.store.counts()
+    assert counts["articles"] == 5
+    assert counts["sightings"] == 10
+    # a clash in processed/ never overwrites
+    assert len(list((tmp_path / "processed").iterdir())) == 10
+
+
+def reason_of(quarantine: Path, name: str) -> str:
+    notes = [json.loads(p.read_text()) for p in quarantine.glob("*.reason.json")]
+    matches = [n for n in notes if Path(n["path"]).name == name]
+    assert len(matches) == 1, notes
+    return str(matches[0]["reason"])
+
+
+async def test_malformed_inputs_are_quarantined_with_reasons(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    quarantine = tmp_path / "quarantine"
+    (inbox / "empty.txt").write_bytes(b"")
+    (inbox / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    (inbox / "huge.txt").write_bytes(b"word " * (4 * 1024 * 1024))  # 20 MB
+    (inbox / "invalid.txt").write_bytes(b"\x81\x8d\x8f\x90\x9d" * 200)
+    os.symlink("/etc/passwd", inbox / "passwd.txt")
+    os.mkfifo(inbox / "fifo.txt")
+    expected = {
+        "empty.txt": "empty",
+        "binary.txt": "binary",
+        "huge.txt": "oversized",
+        "passwd.txt": "symlink",
+        "fifo.txt": "not_regular_file",
+    }
+    for name in [*expected, "invalid.txt"]:
+        assert await pipeline.process(inbox / name, inbox) == "quarantined", name
+    for name, reason in expected.items():
+        assert reason_of(quarantine, name) == reason
+    assert reason_of(quarantine, "invalid.txt") in {"binary", "undecodable"}
+    assert list(inbox.iterdir()) == []
+    # the symlink moved as a link: the target was never touched or copied
+    assert (quarantine / "passwd.txt").is_symlink()
+    assert (await pipeline.store.counts())["quarantined"] == 6
+    assert (await pipeline.store.counts())["articles"] == 0
+
+
+async def test_file_deleted_before_it_is_read_is_skipped(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    assert await pipeline.process(tmp_path / "inbox" / "vanished.txt", tmp_path / "inbox") == "gone"
+    assert (await pipeline.store.counts())["quarantined"] == 0
+
+
+async def test_keep_mode_remembers_handled_files(pipeline: Pipeline, tmp_path: Path) -> None:
+    pipeline.after_store = "keep"
+    inbox = tmp_path / "inbox"
+    seed = seed_files()[0]
+    shutil.copy(seed, inbox / seed.name)
+    assert await pipeline.process(inbox / seed.name, inbox) == "stored"
+    assert await pipeline.process(inbox / seed.name, inbox) == "skipped"
+    assert (inbox / seed.name).exists()
