@@ -66,42 +66,33 @@ async def _ingest(cfg: Config, files: list[Path], after: str, workers: int, quie
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from .ingest import ingest_paths
     from .service import open_pipeline
 
     pipeline = await open_pipeline(cfg, after_store=after)
-    writer = asyncio.create_task(pipeline.writer.run())
-    queue: asyncio.Queue[Path] = asyncio.Queue()
-    for f in files:
-        queue.put_nowait(f)
     console = Console(stderr=True)
-    started = asyncio.get_running_loop().time()
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet,
-    ) as progress:
-        bar = progress.add_task("ingesting", total=len(files))
+    try:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=quiet,
+        ) as progress:
+            bar = progress.add_task("ingesting", total=len(files))
 
-        async def work() -> None:
-            while not queue.empty():
-                path = queue.get_nowait()
-                try:
-                    await pipeline.process(path.resolve())
-                except Exception as exc:
-                    pipeline.counts.failed += 1
-                    console.print(f"[red]failed[/red] {path}: {exc!r}")
+            def done(path: Path, outcome: object) -> None:
+                if outcome is None:
+                    console.print(f"[red]failed[/red] {path}")
                 progress.advance(bar)
 
-        await asyncio.gather(*(work() for _ in range(workers)))
-    elapsed = asyncio.get_running_loop().time() - started
-    writer.cancel()
-    await asyncio.gather(writer, return_exceptions=True)
-    await pipeline.store.close()
+            elapsed = await ingest_paths(
+                pipeline, [f.resolve() for f in files], workers, on_done=done
+            )
+    finally:
+        await pipeline.store.close()
     c = pipeline.counts
-    rate = len(files) / elapsed if elapsed > 0 else 0.0
     summary = {
         "files": len(files),
         "stored": c.stored,
@@ -110,7 +101,7 @@ async def _ingest(cfg: Config, files: list[Path], after: str, workers: int, quie
         "skipped": c.skipped + c.gone,
         "failed": c.failed,
         "seconds": round(elapsed, 3),
-        "files_per_second": round(rate, 1),
+        "files_per_second": round(len(files) / elapsed, 1) if elapsed > 0 else 0.0,
         "quarantine_reasons": c.by_reason,
     }
     print(json.dumps(summary) if quiet else _summary_text(summary))

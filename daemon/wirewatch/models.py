@@ -116,3 +116,46 @@ class Mention:
     start: int
     end: int
     watched: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRef:
+    """An article as an alert cites it: enough to name and link it."""
+
+    id: int
+    title: str
+    source: str
+    path: str
+    url: str | None = None
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert, as the rules stage commits it to the outbox.
+
+    ``id`` is stable for the alert's whole life (it is the ``webhook-id`` of
+    every delivery attempt, so a receiver can drop the one duplicate that
+    at-least-once delivery allows). ``fingerprint`` (rule, key, value) is
+    what makes the same alert never fire twice. ``title`` and ``body`` are
+    rendered once, when the alert is made, so every retry says the same.
+    """
+
+    id: str
+    fingerprint: str
+    rule: str
+    rule_type: str
+    severity: str
+    title: str
+    body: str
+    created_at: datetime
+    key: str = ""
+    old_value: str | None = None
+    new_value: str | None = None
+    sentence: str | None = None
+    story_id: int | None = None
+    story_title: str | None = None
+    sources: tuple[str, ...] = ()
+    articles: tuple[ArticleRef, ...] = ()
+    destinations: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()

@@ -1,137 +1,18 @@
-"""The only module that speaks SQL: schema, migrations, writes and queries.
-
-SQLite in WAL mode with one writer connection. Writes are batched: many
-files go into one ``BEGIN IMMEDIATE`` transaction, because a commit with
-``synchronous=FULL`` costs an fsync, and FULL is what makes a commit survive
-a power cut (NORMAL may roll the last commits back, and a "stored" mark that
-rolls back after the file was moved away is a lost article). Readers use
-their own connections and never block the writer.
-
-An article is identified by the SHA-256 of the bytes it came from (UNIQUE),
-so the same bytes under any name are stored once and every further arrival
-is a *sighting* of it.
-"""
+"""Articles, where they were seen, files handled, quarantine and full-text search."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
-from .models import Article, Figure, Mention
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: articles, where they were seen, files handled, quarantine, full text.
-    """
-    CREATE TABLE articles (
-        id INTEGER PRIMARY KEY,
-        sha256 TEXT NOT NULL UNIQUE,
-        path TEXT NOT NULL,
-        title TEXT NOT NULL,
-        title_derived INTEGER NOT NULL,
-        published TEXT,
-        date_estimated INTEGER NOT NULL,
-        caption TEXT,
-        subheads TEXT NOT NULL,
-        source_hints TEXT NOT NULL,
-        url TEXT,
-        format TEXT NOT NULL,
-        body TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        ingested_at TEXT NOT NULL,
-        previous_version INTEGER REFERENCES articles(id)
-    );
-    CREATE INDEX articles_published ON articles(published);
-    CREATE INDEX articles_ingested ON articles(ingested_at);
-    CREATE TABLE sightings (
-        id INTEGER PRIMARY KEY,
-        article_id INTEGER NOT NULL REFERENCES articles(id),
-        path TEXT NOT NULL,
-        file_sha256 TEXT NOT NULL,
-        seen_at TEXT NOT NULL,
-        UNIQUE (article_id, path)
-    );
-    CREATE TABLE files (
-        path TEXT PRIMARY KEY,
-        sha256 TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        mtime_ns INTEGER NOT NULL,
-        article_id INTEGER REFERENCES articles(id),
-        handled_at TEXT NOT NULL
-    );
-    CREATE TABLE quarantine (
-        id INTEGER PRIMARY KEY,
-        path TEXT NOT NULL,
-        moved_to TEXT,
-        sha256 TEXT,
-        reason TEXT NOT NULL,
-        detail TEXT NOT NULL,
-        at TEXT NOT NULL
-    );
-    CREATE VIRTUAL TABLE articles_fts USING fts5(
-        title, body, content='articles', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2'
-    );
-    CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-        INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
-    END;
-    CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
-        INSERT INTO articles_fts(articles_fts, rowid, title, body)
-        VALUES ('delete', old.id, old.title, old.body);
-    END;
-    """,
-    # 2: what the extract stage found, indexed for the rules' queries.
-    """
-    CREATE TABLE figures (
-        id INTEGER PRIMARY KEY,
-        article_id INTEGER NOT NULL REFERENCES articles(id),
-        low REAL NOT NULL,
-        high REAL NOT NULL,
-        text TEXT NOT NULL,
-        qualifier TEXT NOT NULL,
-        qualifier_kind TEXT NOT NULL,
-        unit TEXT NOT NULL,
-        unit_lemma TEXT NOT NULL,
-        modifiers TEXT NOT NULL,
-        context TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        currency TEXT,
-        implied_unit INTEGER NOT NULL,
-        start INTEGER NOT NULL,
-        "end" INTEGER NOT NULL,
-        sentence TEXT NOT NULL,
-        published TEXT
-    );
-    CREATE INDEX figures_unit ON figures(unit_lemma, published);
-    CREATE INDEX figures_article ON figures(article_id);
-    CREATE TABLE mentions (
-        article_id INTEGER NOT NULL REFERENCES articles(id),
-        term TEXT NOT NULL,
-        watched INTEGER NOT NULL,
-        count INTEGER NOT NULL,
-        spans TEXT NOT NULL,
-        published TEXT,
-        PRIMARY KEY (article_id, term)
-    ) WITHOUT ROWID;
-    CREATE INDEX mentions_term ON mentions(term, published);
-    """,
-)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(UTC).isoformat(timespec="seconds")
+from ..models import Article, Figure, Mention
+from .base import StoreBase, iso, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,91 +58,13 @@ class QuarantineRecord:
     at: datetime
 
 
-class Store:
-    """The database of one wirewatch instance.
-
-    Open with :meth:`open`; all writes go through this object's single
-    connection, serialised by an asyncio lock so that two transactions never
-    interleave on it.
-    """
-
-    def __init__(self, path: Path, conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
-        self.path = path
-        self._conn = conn
-        self._busy_timeout_ms = busy_timeout_ms
-        self._write_lock = asyncio.Lock()
-        self._reader: aiosqlite.Connection | None = None
-
-    @classmethod
-    async def open(cls, path: Path, *, busy_timeout_ms: int = 5000) -> Store:
-        """Open (creating if needed) and migrate the database at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        store = cls(path, conn, busy_timeout_ms)
-        try:
-            await store._configure(conn)
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await store._migrate()
-        except BaseException:
-            await conn.close()
-            raise
-        return store
-
-    async def _configure(self, conn: aiosqlite.Connection) -> None:
-        await conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
-        await conn.execute("PRAGMA synchronous=FULL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-
-    async def _migrate(self) -> None:
-        async with self._conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
-        if version > len(MIGRATIONS):
-            raise RuntimeError(
-                f"{self.path}: database schema {version} is newer than this wirewatch "
-                f"({len(MIGRATIONS)}); upgrade wirewatch"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            # executescript commits first, so the DDL and the version bump are
-            # wrapped in one explicit transaction to stay all-or-nothing.
-            await self._conn.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
-            )
-
-    async def close(self) -> None:
-        if self._reader is not None:
-            await self._reader.close()
-            self._reader = None
-        await self._conn.close()
-
-    async def schema_version(self) -> int:
-        async with self._conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._write_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
-
-    async def _read(self) -> aiosqlite.Connection:
-        """A second connection for lookups, so reads never wait on the write lock."""
-        if self._reader is None:
-            self._reader = await aiosqlite.connect(self.path, isolation_level=None)
-            await self._configure(self._reader)
-            await self._reader.execute("PRAGMA query_only=ON")
-        return self._reader
+class ArticlesMixin(StoreBase):
+    """The ingest path's writes and the article queries."""
 
     # -- writes -------------------------------------------------------------
     async def store_files(self, files: Sequence[FileToStore]) -> list[StoredFile]:
         """Store a batch of files in one transaction; returns one result per file."""
-        now = _iso(utcnow())
+        now = iso(utcnow())
         results: list[StoredFile] = []
         async with self._transaction() as db:
             for f in files:
@@ -314,7 +117,7 @@ class Store:
                 f.path,
                 a.title,
                 a.title_derived,
-                _iso(a.published),
+                iso(a.published),
                 a.date_estimated,
                 a.caption,
                 json.dumps(list(a.subheads)),
@@ -334,7 +137,7 @@ class Store:
             assert existing is not None
             return int(existing[0]), False
         article_id = int(row[0])
-        published = _iso(a.published)
+        published = iso(a.published)
         if rec.figures:
             await db.executemany(
                 "INSERT INTO figures(article_id, low, high, text, qualifier, qualifier_kind,"
@@ -382,7 +185,7 @@ class Store:
             await db.execute(
                 "INSERT INTO quarantine(path, moved_to, sha256, reason, detail, at)"
                 " VALUES (?,?,?,?,?,?)",
-                (rec.path, rec.moved_to, rec.sha256, rec.reason, rec.detail, _iso(rec.at)),
+                (rec.path, rec.moved_to, rec.sha256, rec.reason, rec.detail, iso(rec.at)),
             )
 
     # -- reads --------------------------------------------------------------
