@@ -59,7 +59,7 @@ def test_malformed_inputs_do_not_stop_the_daemon(daemon: Daemon) -> None:
     wait_for(lambda: daemon.articles() == 1, what="the good file")
     assert daemon.proc is not None and daemon.proc.poll() is None
     reasons = sorted(p.name for p in (daemon.root / "quarantine").glob("*.reason.json"))
-    assert len(reasons) == 4
+    assert len(reasons) == 5
     assert daemon.stop() == 0
 
 

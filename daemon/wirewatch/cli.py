@@ -132,13 +132,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def inspect_file(path: Path, cfg: Config) -> list[dict[str, Any]]:
     """What the parser and extractors make of one file, as plain data."""
     from .extract.extractor import build_extractor
-    from .parse import Boilerplate, parse_bytes
+    from .parse import parse_bytes
+    from .service import boilerplate_for
 
     data = path.read_bytes()
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    boilerplate = Boilerplate.from_config(
-        cfg.parse.boilerplate_lines, cfg.parse.boilerplate_patterns
-    )
+    boilerplate = boilerplate_for(cfg.parse)
     extract = build_extractor(cfg.extract)
     out = []
     for rec in parse_bytes(data, name=path.name, mtime=mtime, boilerplate=boilerplate):

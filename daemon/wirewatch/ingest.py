@@ -24,11 +24,19 @@ from .logs import get_logger
 from .models import Article, Figure, Mention, ParseError
 from .parse import Boilerplate, parse_bytes
 from .quarantine import quarantine_file, unique_destination
-from .store import FileToStore, QuarantineRecord, RecordToStore, Store, StoredFile
+from .store import (
+    ArticleHook,
+    FileToStore,
+    QuarantineRecord,
+    RecordToStore,
+    Store,
+    StoredFile,
+)
 
 log = get_logger(__name__)
 
 Extractor = Callable[[Article], tuple[Sequence[Figure], Sequence[Mention]]]
+Featurizer = Callable[[Article, Sequence[Figure], Sequence[Mention]], object]
 AfterStore = Literal["move", "delete", "keep"]
 
 
@@ -65,6 +73,7 @@ def prepare(
     max_bytes: int,
     boilerplate: Boilerplate | None,
     extractor: Extractor | None,
+    featurizer: Featurizer | None = None,
 ) -> Prepared | Rejected | Gone:
     """Everything for one file that needs no database: the CPU and disk part.
 
@@ -109,8 +118,9 @@ def prepare(
         mentions: Sequence[Mention] = ()
         if extractor is not None:
             figures, mentions = extractor(rec.article)
+        features = featurizer(rec.article, figures, mentions) if featurizer else None
         rec_sha = sha if rec.identity == data else hashlib.sha256(rec.identity).hexdigest()
-        records.append(RecordToStore(rec_sha, rec.article, figures, mentions))
+        records.append(RecordToStore(rec_sha, rec.article, figures, mentions, features))
     return Prepared(FileToStore(str(path), sha, len(data), st.st_mtime_ns, records))
 
 
@@ -150,9 +160,10 @@ class BatchWriter:
     up to ``batch_size`` under a backfill (one fsync for many files).
     """
 
-    def __init__(self, store: Store, batch_size: int) -> None:
+    def __init__(self, store: Store, batch_size: int, hooks: Sequence[ArticleHook] = ()) -> None:
         self._store = store
         self._batch_size = batch_size
+        self.hooks = list(hooks)
         self._queue: asyncio.Queue[tuple[FileToStore, asyncio.Future[StoredFile]]] = asyncio.Queue()
         self.batches = 0
         self.last_commit: float | None = None
@@ -173,7 +184,7 @@ class BatchWriter:
             while len(batch) < self._batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                results = await self._store.store_files([f for f, _ in batch])
+                results = await self._store.store_files([f for f, _ in batch], self.hooks)
             except Exception as exc:
                 for _, fut in batch:
                     if not fut.done():
@@ -214,6 +225,7 @@ class Pipeline:
     max_bytes: int
     boilerplate: Boilerplate | None = None
     extractor: Extractor | None = None
+    featurizer: Featurizer | None = None
     counts: IngestCounts = field(default_factory=IngestCounts)
 
     async def process(self, path: Path, inbox: Path | None = None) -> Outcome:
@@ -238,6 +250,7 @@ class Pipeline:
             max_bytes=self.max_bytes,
             boilerplate=self.boilerplate,
             extractor=self.extractor,
+            featurizer=self.featurizer,
         )
         if isinstance(result, Gone):
             log.info("file_skipped", path=str(path), reason=result.detail)

@@ -52,5 +52,9 @@ def configure_logging(fmt: str = "auto", level: str = "info", stream: TextIO | N
 
 
 def get_logger(name: str) -> Any:
-    """A bound structlog logger tagged with the module that logs."""
-    return structlog.get_logger(name).bind(logger=name)
+    """A structlog logger tagged with the module that logs.
+
+    Lazy: safe at import time, it binds to whatever configuration
+    :func:`configure_logging` set up by the time the first event is logged.
+    """
+    return structlog.get_logger(module=name)

@@ -17,11 +17,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config
+from .config import Config, ParseConfig
 from .extract.extractor import build_extractor
 from .ingest import BatchWriter, Pipeline
 from .logs import get_logger
-from .parse import Boilerplate
+from .parse import DEFAULT_BOILERPLATE, Boilerplate
 from .store import Store
 from .watch import InboxWatcher
 
@@ -32,6 +32,13 @@ log = get_logger(__name__)
 class HealthReport:
     ok: bool
     checks: dict[str, str]
+
+
+def boilerplate_for(cfg: ParseConfig) -> Boilerplate:
+    """The shipped boilerplate rules plus the config's own lines and patterns."""
+    return DEFAULT_BOILERPLATE.extend(
+        lines=cfg.boilerplate_lines, patterns=cfg.boilerplate_patterns
+    )
 
 
 async def open_pipeline(cfg: Config, *, after_store: str | None = None) -> Pipeline:
@@ -48,9 +55,7 @@ async def open_pipeline(cfg: Config, *, after_store: str | None = None) -> Pipel
         processed_dir=cfg.store.processed_dir,
         quarantine_dir=cfg.store.quarantine_dir,
         max_bytes=cfg.parse.max_bytes,
-        boilerplate=Boilerplate.from_config(
-            cfg.parse.boilerplate_lines, cfg.parse.boilerplate_patterns
-        ),
+        boilerplate=boilerplate_for(cfg.parse),
         extractor=build_extractor(cfg.extract),
     )
 

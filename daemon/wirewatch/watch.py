@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -127,6 +128,16 @@ class _Handler(FileSystemEventHandler):
             self._watcher.hint(Path(os.fsdecode(event.dest_path)), self._inbox, settle=False)
         elif kind in ("created", "modified") and self._watcher.settle_on_change:
             self._watcher.hint(Path(os.fsdecode(event.src_path)), self._inbox, settle=True)
+        elif kind == "created":
+            # A symlink or a FIFO never gets a close-write: hand it over now
+            # (to be quarantined). A regular file waits for its close.
+            path = Path(os.fsdecode(event.src_path))
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                return
+            if not stat.S_ISREG(mode):
+                self._watcher.hint(path, self._inbox, settle=False)
 
 
 @dataclass

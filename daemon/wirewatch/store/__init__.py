@@ -15,7 +15,14 @@ joins them.
 
 from __future__ import annotations
 
-from .articles import ArticlesMixin, FileToStore, QuarantineRecord, RecordToStore, StoredFile
+from .articles import (
+    ArticleHook,
+    ArticlesMixin,
+    FileToStore,
+    QuarantineRecord,
+    RecordToStore,
+    StoredFile,
+)
 from .base import iso, utcnow
 from .schema import MIGRATIONS
 
@@ -26,6 +33,7 @@ class Store(ArticlesMixin):
 
 __all__ = [
     "MIGRATIONS",
+    "ArticleHook",
     "FileToStore",
     "QuarantineRecord",
     "RecordToStore",

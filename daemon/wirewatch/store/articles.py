@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -23,6 +23,8 @@ class RecordToStore:
     article: Article
     figures: Sequence[Figure] = ()
     mentions: Sequence[Mention] = ()
+    features: object = None
+    """What later stages computed ahead, off the writer (e.g. a MinHash)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +60,47 @@ class QuarantineRecord:
     at: datetime
 
 
+class ArticleHook(Protocol):
+    """A stage that runs inside the transaction that stores an article.
+
+    Stories and rules are hooks, so an article, its story assignment, the
+    rules' new state and the alerts it fires commit together or not at all.
+    A hook that keeps state in memory must drop what it learnt when told
+    that the transaction rolled back.
+    """
+
+    async def article_stored(
+        self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
+    ) -> None: ...
+
+    async def article_seen_again(
+        self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
+    ) -> None: ...
+
+    def rolled_back(self) -> None: ...
+
+
 class ArticlesMixin(StoreBase):
     """The ingest path's writes and the article queries."""
 
     # -- writes -------------------------------------------------------------
-    async def store_files(self, files: Sequence[FileToStore]) -> list[StoredFile]:
-        """Store a batch of files in one transaction; returns one result per file."""
+    async def store_files(
+        self, files: Sequence[FileToStore], hooks: Sequence[ArticleHook] = ()
+    ) -> list[StoredFile]:
+        """Store a batch of files in one transaction; returns one result per file.
+
+        Each hook sees each record in order, inside the transaction.
+        """
+        try:
+            return await self._store_files(files, hooks)
+        except BaseException:
+            for hook in hooks:
+                hook.rolled_back()
+            raise
+
+    async def _store_files(
+        self, files: Sequence[FileToStore], hooks: Sequence[ArticleHook]
+    ) -> list[StoredFile]:
         now = iso(utcnow())
         results: list[StoredFile] = []
         async with self._transaction() as db:
@@ -78,6 +115,11 @@ class ArticlesMixin(StoreBase):
                     article_id, is_new = await self._insert_article(db, f, rec, previous_id, now)
                     result.article_ids.append(article_id)
                     result.new.append(is_new)
+                    for hook in hooks:
+                        if is_new:
+                            await hook.article_stored(db, article_id, rec, f.path)
+                        else:
+                            await hook.article_seen_again(db, article_id, rec, f.path)
                     await db.execute(
                         "INSERT OR IGNORE INTO sightings(article_id, path, file_sha256, seen_at)"
                         " VALUES (?,?,?,?)",

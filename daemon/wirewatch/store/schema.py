@@ -102,4 +102,48 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX mentions_term ON mentions(term, published);
     """,
+    # 3: the outbox: alerts, one delivery per alert and destination, every
+    # attempt, and destinations switched off after a 410 Gone.
+    """
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL UNIQUE,
+        rule TEXT NOT NULL,
+        rule_type TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        alert_id TEXT NOT NULL REFERENCES alerts(id),
+        sink TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        queued_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT,
+        UNIQUE (alert_id, sink)
+    );
+    CREATE INDEX deliveries_due ON deliveries(sink, status, next_attempt_at);
+    CREATE TABLE delivery_attempts (
+        id INTEGER PRIMARY KEY,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+        at TEXT NOT NULL,
+        status_code INTEGER,
+        error TEXT,
+        duration_ms REAL NOT NULL
+    );
+    CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id);
+    CREATE TABLE sink_state (
+        sink TEXT PRIMARY KEY,
+        disabled INTEGER NOT NULL,
+        reason TEXT,
+        at TEXT NOT NULL,
+        url_sha256 TEXT
+    );
+    """,
 )
