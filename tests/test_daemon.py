@@ -52,9 +52,10 @@ def test_malformed_inputs_do_not_stop_the_daemon(daemon: Daemon) -> None:
     (daemon.inbox / "nul.txt").write_bytes(b"\x00" * 1000)
     (daemon.inbox / "big.txt").write_bytes(b"x" * (20 * 1024 * 1024))
     os.symlink("/etc/passwd", daemon.inbox / "passwd.txt")
+    os.mkfifo(daemon.inbox / "pipe.txt")
     drop(seed_files()[0], daemon.inbox)
     wait_for(
-        lambda: db_scalar(daemon.db, "SELECT count(*) FROM quarantine") == 4, what="4 quarantined"
+        lambda: db_scalar(daemon.db, "SELECT count(*) FROM quarantine") == 5, what="5 quarantined"
     )
     wait_for(lambda: daemon.articles() == 1, what="the good file")
     assert daemon.proc is not None and daemon.proc.poll() is None

@@ -24,21 +24,45 @@ from .articles import (
     StoredFile,
 )
 from .base import iso, utcnow
+from .outbox import (
+    DELIVERY_STATUSES,
+    AlertDetail,
+    Attempt,
+    Delivery,
+    DeliveryRow,
+    DeliveryStatus,
+    OutboxMixin,
+    PendingDelivery,
+    SinkState,
+    alert_from_json,
+    alert_to_json,
+)
 from .schema import MIGRATIONS
 
 
-class Store(ArticlesMixin):
+class Store(ArticlesMixin, OutboxMixin):
     """The database of one wirewatch instance."""
 
 
 __all__ = [
+    "DELIVERY_STATUSES",
     "MIGRATIONS",
+    "AlertDetail",
     "ArticleHook",
+    "Attempt",
+    "Delivery",
+    "DeliveryRow",
+    "DeliveryStatus",
     "FileToStore",
+    "OutboxMixin",
+    "PendingDelivery",
     "QuarantineRecord",
     "RecordToStore",
+    "SinkState",
     "Store",
     "StoredFile",
+    "alert_from_json",
+    "alert_to_json",
     "iso",
     "utcnow",
 ]
