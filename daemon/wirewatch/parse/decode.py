@@ -51,7 +51,7 @@ def decode(data: bytes) -> str:
     return _normalise(text)
 
 
-MIN_GOOD_PER_BAD = 9
+MIN_GOOD_PER_BAD = 4
 """Valid non-ASCII characters needed per invalid sequence to call a file UTF-8."""
 
 
