@@ -1,0 +1,1 @@
+"""Extraction: the figures and terms an article reports, as pure functions of its text."""
