@@ -112,6 +112,18 @@ class PipelineConfig(_Section):
     workers: Annotated[int, Field(ge=1, le=64)] = 4
 
 
+class HealthConfig(_Section):
+    """The optional HTTP endpoint for health probes and Prometheus.
+
+    Off by default: a daemon should not open a port nobody asked for. Port 0
+    picks a free port (the service logs which).
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9478
+
+
 class LogConfig(_Section):
     """Log lines: JSON for machines, readable text for a terminal."""
 
@@ -128,6 +140,7 @@ class Config(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     log: LogConfig = Field(default_factory=LogConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
 
 
 def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:

@@ -19,15 +19,16 @@ import json
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import Field
 
-from .config import _Section
+from .config import HealthConfig
 from .logs import get_logger
 
 log = get_logger(__name__)
+
+__all__ = ["HealthConfig", "HealthServer"]
 
 HealthCheck = Callable[[], tuple[bool, dict[str, str]]]
 MetricsRender = Callable[[], bytes]
@@ -35,18 +36,6 @@ StatusSnapshot = Callable[[], Awaitable[dict[str, Any]]]
 
 _JSON = "application/json"
 _TEXT = "text/plain; charset=utf-8"
-
-
-class HealthConfig(_Section):
-    """The optional HTTP endpoint for health probes and Prometheus.
-
-    Off by default: a daemon should not open a port nobody asked for. Port 0
-    picks a free port (the service logs which).
-    """
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=0, le=65535)] = 9478
 
 
 class _BadRequest(Exception):

@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import stat
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from .logs import get_logger
+from .metrics import Metrics
 from .models import Article, Figure, Mention, ParseError
 from .parse import Boilerplate, parse_bytes
 from .quarantine import quarantine_file, unique_destination
@@ -59,9 +61,13 @@ class Gone:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A file read, hashed, parsed and extracted, ready for the writer."""
+    """A file read, hashed, parsed and extracted, ready for the writer.
+
+    ``seconds`` holds the time each CPU stage took, for the metrics.
+    """
 
     file: FileToStore
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 Outcome = Literal["stored", "duplicate", "quarantined", "skipped", "gone"]
@@ -108,20 +114,31 @@ def prepare(
         return Rejected("oversized", f"more than {max_bytes} bytes", size=len(data))
     sha = hashlib.sha256(data).hexdigest()
     mtime = datetime.fromtimestamp(st.st_mtime, UTC)
+    clock = time.perf_counter
+    t0 = clock()
     try:
         parsed = parse_bytes(data, name=path.name, mtime=mtime, boilerplate=boilerplate)
     except ParseError as exc:
         return Rejected(exc.reason, exc.detail, sha256=sha, size=len(data))
+    t1 = clock()
     records = []
+    featurize_seconds = 0.0
     for rec in parsed:
         figures: Sequence[Figure] = ()
         mentions: Sequence[Mention] = ()
         if extractor is not None:
             figures, mentions = extractor(rec.article)
+        t = clock()
         features = featurizer(rec.article, figures, mentions) if featurizer else None
+        featurize_seconds += clock() - t
         rec_sha = sha if rec.identity == data else hashlib.sha256(rec.identity).hexdigest()
         records.append(RecordToStore(rec_sha, rec.article, figures, mentions, features))
-    return Prepared(FileToStore(str(path), sha, len(data), st.st_mtime_ns, records))
+    seconds = {
+        "parse": t1 - t0,
+        "extract": clock() - t1 - featurize_seconds,
+        "stories": featurize_seconds,
+    }
+    return Prepared(FileToStore(str(path), sha, len(data), st.st_mtime_ns, records), seconds)
 
 
 def dispose(path: Path, mode: AfterStore, inbox: Path | None, processed: Path, sha: str) -> None:
@@ -226,6 +243,7 @@ class Pipeline:
     boilerplate: Boilerplate | None = None
     extractor: Extractor | None = None
     featurizer: Featurizer | None = None
+    metrics: Metrics | None = None
     counts: IngestCounts = field(default_factory=IngestCounts)
 
     async def process(self, path: Path, inbox: Path | None = None) -> Outcome:
@@ -257,7 +275,15 @@ class Pipeline:
             return "gone"
         if isinstance(result, Rejected):
             return await self._quarantine(path, result)
+        t = time.perf_counter()
         stored = await self.writer.submit(result.file)
+        if self.metrics is not None:
+            m = self.metrics
+            for stage, seconds in result.seconds.items():
+                m.stage_seconds.labels(stage=stage).observe(seconds)
+            m.stage_seconds.labels(stage="store").observe(time.perf_counter() - t)
+            m.articles_ingested.inc(stored.new_count)
+            m.articles_duplicate.inc(len(stored.new) - stored.new_count)
         await asyncio.to_thread(
             dispose, path, self.after_store, inbox, self.processed_dir, result.file.file_sha256
         )
@@ -293,6 +319,8 @@ class Pipeline:
             QuarantineRecord(str(path), str(moved), why.sha256, why.reason, why.detail, at)
         )
         self.counts.by_reason[why.reason] = self.counts.by_reason.get(why.reason, 0) + 1
+        if self.metrics is not None:
+            self.metrics.files_quarantined.labels(reason=why.reason).inc()
         log.warning(
             "file_quarantined",
             path=str(path),

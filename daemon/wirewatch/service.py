@@ -2,9 +2,12 @@
 
 Start: open and migrate the database, start the writer, start the watcher,
 queue a full rescan of the inboxes (files that came while we were down),
-then start the workers. Stop (SIGTERM or SIGINT): stop watching, let every
-file in hand finish and commit, leave everything else where it is for the
-next start, close the database, exit 0.
+start the workers, and only then tell systemd ``READY=1``. While running:
+``WATCHDOG=1`` from the event loop, and only while the health checks pass,
+so a hung loop, a dead observer thread or a stuck writer gets the service
+restarted. SIGHUP reloads (``RELOADING=1`` … ``READY=1``). SIGTERM or
+SIGINT: ``STOPPING=1``, stop watching, let every file in hand finish and
+commit, leave everything else where it is for the next start, exit 0.
 """
 
 from __future__ import annotations
@@ -13,19 +16,28 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from .config import Config, ParseConfig
+from .config import Config, ConfigError, ParseConfig, load_config
 from .extract.extractor import build_extractor
+from .health import HealthServer
 from .ingest import BatchWriter, Pipeline
 from .logs import get_logger
+from .metrics import Metrics
 from .parse import DEFAULT_BOILERPLATE, Boilerplate
+from .sdnotify import SystemdNotifier
 from .store import Store
 from .watch import InboxWatcher
 
 log = get_logger(__name__)
+
+WRITER_STUCK_SECONDS = 60.0
+"""No commit for this long while files wait for the writer means it is stuck."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +53,13 @@ def boilerplate_for(cfg: ParseConfig) -> Boilerplate:
     )
 
 
-async def open_pipeline(cfg: Config, *, after_store: str | None = None) -> Pipeline:
+async def open_pipeline(
+    cfg: Config, *, after_store: str | None = None, metrics: Metrics | None = None
+) -> Pipeline:
     """Open the store and build the ingest pipeline the config describes.
 
-    Shared by the daemon and ``wirewatch ingest`` so both take the same path.
+    Shared by the daemon, ``wirewatch ingest`` and the benchmarks, so all
+    take the same path.
     """
     store = await Store.open(cfg.store.database_path, busy_timeout_ms=cfg.store.busy_timeout_ms)
     writer = BatchWriter(store, cfg.store.batch_size)
@@ -57,38 +72,179 @@ async def open_pipeline(cfg: Config, *, after_store: str | None = None) -> Pipel
         max_bytes=cfg.parse.max_bytes,
         boilerplate=boilerplate_for(cfg.parse),
         extractor=build_extractor(cfg.extract),
+        metrics=metrics,
     )
+
+
+@dataclass
+class ReloadState:
+    """The outcome of the last reload, for ``status`` and the metrics."""
+
+    at: float | None = None
+    ok: bool | None = None
+    error: str | None = None
 
 
 class Service:
     """One running wirewatch daemon."""
 
-    def __init__(self, cfg: Config, config_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        config_path: Path | None = None,
+        notifier: SystemdNotifier | None = None,
+    ) -> None:
         self.cfg = cfg
         self.config_path = config_path
+        self.notifier = notifier or SystemdNotifier.from_environment()
+        self.metrics = Metrics()
         self.stop_requested = asyncio.Event()
         self.started_at = time.time()
         self.inboxes = [Path(os.path.abspath(p)) for p in cfg.watch.inboxes]
+        self.reload_state = ReloadState()
+        self.reload_hooks: list[Callable[[], Awaitable[None]]] = []
         self._inflight: set[asyncio.Task[object]] = set()
         self._last_progress = time.monotonic()
+        self._tasks: list[asyncio.Task[Any]] = []
 
+    # -- signals ----------------------------------------------------------------
     def request_stop(self, signame: str = "request") -> None:
         if not self.stop_requested.is_set():
             log.info("stop_requested", signal=signame)
+            self.notifier.stopping()
         self.stop_requested.set()
 
+    def _on_sighup(self) -> None:
+        self._tasks.append(asyncio.create_task(self.reload(), name="reload"))
+
+    async def reload(self) -> bool:
+        """Re-read the configuration and apply what can change live.
+
+        A config that does not validate is refused and the running one stays;
+        the outcome is logged, counted and shown by ``status``.
+        """
+        self.notifier.reloading()
+        ok = True
+        try:
+            if self.config_path is not None:
+                new, _ = load_config(self.config_path)
+                changed = [
+                    name
+                    for name in type(new).model_fields
+                    if name not in ("log", "rules")
+                    and getattr(new, name) != getattr(self.cfg, name)
+                ]
+                if changed:
+                    log.warning("reload_needs_restart", sections=changed)
+            for hook in self.reload_hooks:
+                await hook()
+        except ConfigError as exc:
+            ok = False
+            self.reload_state.error = str(exc)
+            log.error("reload_refused", error=str(exc))
+        except Exception as exc:  # a reload must never take the daemon down
+            ok = False
+            self.reload_state.error = repr(exc)
+            log.error("reload_failed", error=repr(exc), exc_info=True)
+        else:
+            self.reload_state.error = None
+            log.info("reloaded", config=str(self.config_path))
+        self.reload_state.at = time.time()
+        self.reload_state.ok = ok
+        self.metrics.record_reload(ok, self.reload_state.at)
+        self.notifier.ready(status=self.status_line())
+        return ok
+
+    # -- health and status ------------------------------------------------------
     def health(self) -> HealthReport:
         """The checks an operator (and systemd's watchdog) rely on."""
         checks: dict[str, str] = {}
         checks["observer"] = "ok" if self.watcher.alive else "observer thread is not running"
-        w = self.pipeline.writer
-        stuck = w.backlog > 0 and time.monotonic() - self._last_progress > 60
-        checks["writer"] = "stuck: no commit for 60 s with work queued" if stuck else "ok"
-        if self.watcher.health.handler_errors:
-            checks["watch_handler"] = f"{self.watcher.health.handler_errors} handler errors"
+        backlog = self.pipeline.writer.backlog
+        stuck = backlog > 0 and time.monotonic() - self._last_progress > WRITER_STUCK_SECONDS
+        checks["writer"] = (
+            f"stuck: no commit for {WRITER_STUCK_SECONDS:.0f} s with {backlog} files waiting"
+            if stuck
+            else "ok"
+        )
+        queue = self.watcher.queue
+        moving = queue.empty() or time.monotonic() - self._last_progress < WRITER_STUCK_SECONDS
+        checks["queue"] = "ok" if moving else f"not moving: {queue.qsize()} paths waiting"
+        errors = self.watcher.health.handler_errors
+        checks["watch_handler"] = f"{errors} errors caught (see log)" if errors else "ok"
         ok = all(v == "ok" for k, v in checks.items() if k != "watch_handler")
         return HealthReport(ok, checks)
 
+    def status_line(self) -> str:
+        """The one line systemd shows in ``systemctl status``."""
+        c = self.pipeline.counts
+        backlog = self.watcher.queue.qsize() + len(self._inflight)
+        return (
+            f"{c.stored} stored, {c.duplicate} duplicates, {c.quarantined} quarantined "
+            f"since start; backlog {backlog}"
+        )
+
+    async def status(self) -> dict[str, Any]:
+        """What ``wirewatch status`` and ``/status`` show."""
+        counts = await self.pipeline.store.counts()
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        report = self.health()
+        return {
+            "pid": os.getpid(),
+            "up_since": datetime.fromtimestamp(self.started_at, UTC).isoformat(timespec="seconds"),
+            "healthy": report.ok,
+            "checks": report.checks,
+            "inbox_backlog": self.watcher.queue.qsize() + len(self._inflight),
+            "articles_total": counts["articles"],
+            "articles_today": await self.pipeline.store.articles_since(today),
+            "quarantined_total": counts["quarantined"],
+            "since_start": {
+                "stored": self.pipeline.counts.stored,
+                "duplicate": self.pipeline.counts.duplicate,
+                "quarantined": self.pipeline.counts.quarantined,
+                "failed": self.pipeline.counts.failed,
+            },
+            "last_reload": {
+                "at": (
+                    datetime.fromtimestamp(self.reload_state.at, UTC).isoformat(timespec="seconds")
+                    if self.reload_state.at
+                    else None
+                ),
+                "ok": self.reload_state.ok,
+                "error": self.reload_state.error,
+            },
+        }
+
+    async def _watchdog_loop(self, interval: float) -> None:
+        """Ping systemd's watchdog from the loop itself, only while healthy.
+
+        Sent from the event loop (not a thread) so that a blocked loop stops
+        the pings too; a failing check stops them so systemd restarts us.
+        """
+        while True:
+            report = self.health()
+            if report.ok:
+                self.notifier.watchdog()
+            else:
+                failing = {k: v for k, v in report.checks.items() if v != "ok"}
+                log.error("unhealthy", checks=failing)
+            await asyncio.sleep(interval)
+
+    async def _status_loop(self, every: float = 5.0) -> None:
+        seen_rescans = seen_found = 0
+        while True:
+            self.metrics.inbox_queue_depth.set(self.watcher.queue.qsize())
+            self.metrics.writer_backlog.set(self.pipeline.writer.backlog)
+            h = self.watcher.health
+            for _ in range(h.rescans - seen_rescans):
+                self.metrics.record_rescan(0)
+            if h.found_by_rescan > seen_found:
+                self.metrics.rescan_files_found.inc(h.found_by_rescan - seen_found)
+            seen_rescans, seen_found = h.rescans, h.found_by_rescan
+            self.notifier.status(self.status_line())
+            await asyncio.sleep(every)
+
+    # -- work -------------------------------------------------------------------
     async def _worker(self) -> None:
         while True:
             path = await self.watcher.queue.get()
@@ -113,36 +269,47 @@ class Service:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
-        self.pipeline = await open_pipeline(self.cfg)
+        loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+        self.pipeline = await open_pipeline(self.cfg, metrics=self.metrics)
         store = self.pipeline.store
         writer_task = asyncio.create_task(self.pipeline.writer.run(), name="writer")
         self.watcher = InboxWatcher(self.cfg.watch, self.inboxes, loop)
         self.watcher.start()
         queued = self.watcher.rescan()
+        timers = asyncio.create_task(self.watcher.run_timers(self.stop_requested), name="timers")
+        workers = [
+            asyncio.create_task(self._worker(), name=f"worker-{n}")
+            for n in range(self.cfg.pipeline.workers)
+        ]
+        health_server = await self._start_health_server()
+        interval = self.notifier.watchdog_interval()
+        if interval:
+            self._tasks.append(asyncio.create_task(self._watchdog_loop(interval), name="watchdog"))
+        self._tasks.append(asyncio.create_task(self._status_loop(), name="status"))
         log.info(
             "service_started",
             config=str(self.config_path) if self.config_path else "<embedded defaults>",
             database=str(store.path),
             inboxes=[str(i) for i in self.inboxes],
             reconcile_queued=queued,
+            pid=os.getpid(),
         )
-        timers = asyncio.create_task(self.watcher.run_timers(self.stop_requested), name="timers")
-        workers = [
-            asyncio.create_task(self._worker(), name=f"worker-{n}")
-            for n in range(self.cfg.pipeline.workers)
-        ]
+        self.notifier.ready(status=f"watching {len(self.inboxes)} inbox(es); {queued} queued")
+
         await self.stop_requested.wait()
 
         log.info("draining", in_hand=len(self._inflight), queued=self.watcher.queue.qsize())
         self.watcher.stop()
-        for task in (*workers, timers):
+        for task in (*workers, timers, *self._tasks):
             task.cancel()
-        await asyncio.gather(*workers, timers, return_exceptions=True)
+        await asyncio.gather(*workers, timers, *self._tasks, return_exceptions=True)
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         writer_task.cancel()
         with suppress(asyncio.CancelledError):
             await writer_task
+        if health_server is not None:
+            await health_server.stop()
         counts = self.pipeline.counts
         await store.close()
         log.info(
@@ -152,4 +319,19 @@ class Service:
             quarantined=counts.quarantined,
             failed=counts.failed,
         )
+        self.notifier.close()
         return 0
+
+    async def _start_health_server(self) -> HealthServer | None:
+        hc = self.cfg.health
+        if not hc.enabled:
+            return None
+
+        def health() -> tuple[bool, dict[str, str]]:
+            report = self.health()
+            return report.ok, report.checks
+
+        server = HealthServer(hc.host, hc.port, health, self.metrics.render, self.status)
+        port = await server.start()
+        log.info("health_listening", host=hc.host, port=port)
+        return server

@@ -288,8 +288,18 @@ class InboxWatcher:
 
     @property
     def alive(self) -> bool:
-        """The observer thread runs (it dies silently on errors we did not catch)."""
-        return self._observer is not None and self._observer.is_alive()
+        """The observer and every emitter thread run.
+
+        Threads die silently: on an error we did not catch, or when an inbox
+        folder is deleted (inotify's IN_DELETE_SELF stops its emitter).
+        """
+        obs = self._observer
+        return (
+            obs is not None
+            and obs.is_alive()
+            and all(e.is_alive() for e in obs.emitters)
+            and all(i.is_dir() for i in self.inboxes)
+        )
 
     async def run_timers(self, stop: asyncio.Event) -> None:
         """Periodic rescans, rescans on demand, and the settle check.

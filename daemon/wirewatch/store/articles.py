@@ -255,6 +255,15 @@ class ArticlesMixin(StoreBase):
             out[name] = int(row[0]) if row else 0
         return out
 
+    async def articles_since(self, moment: datetime) -> int:
+        """How many articles were stored at or after ``moment``."""
+        db = await self._read()
+        async with db.execute(
+            "SELECT count(*) FROM articles WHERE ingested_at >= ?", (iso(moment),)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
         """Full-text search with highlighted snippets, best match first."""
         db = await self._read()
