@@ -47,7 +47,7 @@ def configure_logging(fmt: str = "auto", level: str = "info", stream: TextIO | N
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=logging.WARNING, stream=stream)
-    for noisy in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "watchdog"):
+    for noisy in ("trafilatura", "htmldate", "courlan", "charset_normalizer"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 

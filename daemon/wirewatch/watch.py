@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import logging
 import os
 import stat
 import sys
@@ -36,6 +37,7 @@ from .config import WatchConfig
 from .logs import get_logger
 
 log = get_logger(__name__)
+_WATCHDOG_LOG = logging.getLogger("watchdog.observers")
 
 ALWAYS_IGNORED = ("*.tmp", "*.part", "*.partial", "*.crdownload", "*.swp", "*~", ".*")
 
@@ -99,8 +101,30 @@ class WatchHealth:
     handler_errors: int = 0
     last_error: str | None = None
     overflows: int = 0
+    kernel_overflows: int = 0
     rescans: int = 0
     found_by_rescan: int = 0
+
+
+class _KernelOverflow(logging.Handler):
+    """Turns watchdog's "inotify queue overflowed" warning into a rescan.
+
+    watchdog reacts to ``IN_Q_OVERFLOW`` only by logging; the events it
+    lost name files that are now in the inbox with nobody told. Listening
+    for that record is the one hook watchdog offers, and a rescan finds
+    every one of them.
+    """
+
+    def __init__(self, watcher: InboxWatcher) -> None:
+        super().__init__(level=logging.WARNING)
+        self._watcher = watcher
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        log.warning("watchdog_says", message=message)
+        if "overflow" in message.lower():
+            self._watcher.health.kernel_overflows += 1
+            self._watcher.hint_rescan()
 
 
 class _Handler(FileSystemEventHandler):
@@ -163,6 +187,7 @@ class InboxWatcher:
     pending: set[Path] = field(default_factory=set)
     rescan_needed: asyncio.Event = field(default_factory=asyncio.Event)
     _observer: BaseObserver | None = None
+    _overflow_listener: logging.Handler | None = None
     _settling: dict[Path, _Settling] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -276,11 +301,18 @@ class InboxWatcher:
             inbox.mkdir(parents=True, exist_ok=True)
             observer.schedule(_Handler(self, inbox), str(inbox), recursive=self.cfg.recursive)
         observer.daemon = True
+        self._overflow_listener = _KernelOverflow(self)
+        _WATCHDOG_LOG.setLevel(logging.WARNING)
+        _WATCHDOG_LOG.propagate = False  # its records reach the log through the listener
+        _WATCHDOG_LOG.addHandler(self._overflow_listener)
         observer.start()
         self._observer = observer
         log.info("watch_started", inboxes=[str(i) for i in self.inboxes], mode=self.cfg.mode)
 
     def stop(self) -> None:
+        if self._overflow_listener is not None:
+            _WATCHDOG_LOG.removeHandler(self._overflow_listener)
+            self._overflow_listener = None
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout=5)
