@@ -282,6 +282,58 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _live_status(cfg: Config) -> dict[str, Any] | None:
+    """The running daemon's own status, through its health listener if it has one."""
+    import httpx
+
+    hc = cfg.health
+    if not hc.enabled:
+        return None
+    try:
+        response = httpx.get(f"http://{hc.host}:{hc.port}/status", timeout=3)
+    except httpx.HTTPError:
+        return None
+    return dict(response.json()) if response.status_code == 200 else None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    cfg, _ = _load(args)
+
+    async def stored() -> dict[str, Any]:
+        store = await _with_store(cfg)
+        try:
+            return dict(await store.status_counts())
+        finally:
+            await store.close()
+
+    live = _live_status(cfg)
+    database = asyncio.run(stored())
+    data: dict[str, Any] = {
+        "daemon": live or "not reachable (enable [health] for live status)",
+        "database": database,
+    }
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    if live:
+        print(
+            f"daemon      pid {live['pid']}, up since {live['up_since']}, "
+            f"{'healthy' if live['healthy'] else 'UNHEALTHY'}"
+        )
+        for name, state in live["checks"].items():
+            if state != "ok":
+                print(f"  check {name}: {state}")
+        print(f"backlog     {live['inbox_backlog']} files")
+        reload_ = live["last_reload"]
+        if reload_["at"]:
+            print(f"last reload {reload_['at']}: {'ok' if reload_['ok'] else reload_['error']}")
+    else:
+        print(f"daemon      {data['daemon']}")
+    for key, value in database.items():
+        print(f"{key:<11} {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wirewatch",
@@ -325,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=20)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
+
+    s = sub.add_parser("status", help="what the running daemon is doing, at a glance")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
 
     s = sub.add_parser("stats", help="counts of what is stored")
     s.add_argument("--json", action="store_true")
