@@ -33,5 +33,8 @@ test: lint
 bench: $(BIN)/.installed-dev
 	$(BIN)/python -m bench --corpus $(CORPUS)
 
+faults: $(BIN)/.installed-dev
+	$(BIN)/python -m bench.faults
+
 clean:
 	rm -rf $(VENV) var inbox processed quarantine .pytest_cache .mypy_cache .ruff_cache
