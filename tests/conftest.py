@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from bench.harness import Daemon, db_scalar, drop, wait_for, write_config
 
 __all__ = ["Daemon", "db_scalar", "drop", "wait_for", "write_config"]
