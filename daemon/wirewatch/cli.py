@@ -42,10 +42,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .notify import effective_sinks, install_redaction, sink_secrets
     from .service import Service
 
     cfg, path = _load(args)
     configure_logging(cfg.log.format, cfg.log.level)
+    install_redaction(sink_secrets(effective_sinks(cfg.sinks)))
     return asyncio.run(Service(cfg, path).run())
 
 
@@ -339,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wirewatch",
         description="Watch a folder for news articles; alert a team's chat when the news changes.",
     )
+    from .notify import commands as notify_commands
+
     p.add_argument("--version", action="version", version=f"wirewatch {__version__}")
     p.add_argument(
         "-c",
@@ -381,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("status", help="what the running daemon is doing, at a glance")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)
+
+    notify_commands.add_commands(sub)
 
     s = sub.add_parser("stats", help="counts of what is stored")
     s.add_argument("--json", action="store_true")

@@ -16,7 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+
+from .notify.config import NotifyConfig, SinkConfig
+from .section import Section as _Section
 
 DEFAULT_CONFIG_PATHS = (Path("config/wirewatch.toml"), Path("/etc/wirewatch/wirewatch.toml"))
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -29,10 +32,6 @@ class ConfigError(Exception):
         self.source = source
         self.problems = problems
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -141,6 +140,8 @@ class Config(_Section):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    sinks: dict[str, SinkConfig] = Field(default_factory=dict)
 
 
 def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:

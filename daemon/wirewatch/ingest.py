@@ -181,6 +181,7 @@ class BatchWriter:
         self._store = store
         self._batch_size = batch_size
         self.hooks = list(hooks)
+        self.after_commit: list[Callable[[], None]] = []
         self._queue: asyncio.Queue[tuple[FileToStore, asyncio.Future[StoredFile]]] = asyncio.Queue()
         self.batches = 0
         self.last_commit: float | None = None
@@ -209,6 +210,8 @@ class BatchWriter:
                 continue
             self.batches += 1
             self.last_commit = asyncio.get_running_loop().time()
+            for callback in self.after_commit:
+                callback()
             for (_, fut), res in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(res)

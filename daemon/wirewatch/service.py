@@ -29,6 +29,7 @@ from .health import HealthServer
 from .ingest import BatchWriter, Pipeline
 from .logs import get_logger
 from .metrics import Metrics
+from .notify.deliver import Dispatcher
 from .parse import DEFAULT_BOILERPLATE, Boilerplate
 from .sdnotify import SystemdNotifier
 from .store import Store
@@ -230,9 +231,25 @@ class Service:
                 log.error("unhealthy", checks=failing)
             await asyncio.sleep(interval)
 
+    def _sync_delivery_metrics(self, seen: dict[tuple[str, str], int]) -> None:
+        """Carry the dispatcher's counters over to Prometheus as increments."""
+        for sink, counts in self.dispatcher.sink_counts.items():
+            for outcome, value in (
+                ("sent", counts.sent),
+                ("retry", counts.retried),
+                ("failed", counts.failed),
+                ("dead", counts.dead),
+            ):
+                delta = value - seen.get((sink, outcome), 0)
+                for _ in range(delta):
+                    self.metrics.record_delivery(sink, outcome)
+                seen[(sink, outcome)] = value
+
     async def _status_loop(self, every: float = 5.0) -> None:
         seen_rescans = seen_found = 0
+        seen_deliveries: dict[tuple[str, str], int] = {}
         while True:
+            self._sync_delivery_metrics(seen_deliveries)
             self.metrics.inbox_queue_depth.set(self.watcher.queue.qsize())
             self.metrics.writer_backlog.set(self.pipeline.writer.backlog)
             h = self.watcher.health
@@ -285,6 +302,10 @@ class Service:
         interval = self.notifier.watchdog_interval()
         if interval:
             self._tasks.append(asyncio.create_task(self._watchdog_loop(interval), name="watchdog"))
+        self.dispatcher = Dispatcher(store, self.cfg.sinks, settings=self.cfg.notify)
+        self.pipeline.writer.after_commit.append(self.dispatcher.wake)
+        deliveries_stop = asyncio.Event()
+        dispatcher_task = asyncio.create_task(self.dispatcher.run(deliveries_stop), name="notify")
         self._tasks.append(asyncio.create_task(self._status_loop(), name="status"))
         log.info(
             "service_started",
@@ -308,6 +329,10 @@ class Service:
         writer_task.cancel()
         with suppress(asyncio.CancelledError):
             await writer_task
+        # Deliveries last: alerts committed by the files in hand go out too,
+        # within the dispatcher's grace period; the rest wait in the outbox.
+        deliveries_stop.set()
+        await asyncio.gather(dispatcher_task, return_exceptions=True)
         if health_server is not None:
             await health_server.stop()
         counts = self.pipeline.counts

@@ -15,6 +15,8 @@ joins them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .articles import (
     ArticleHook,
     ArticlesMixin,
@@ -42,6 +44,24 @@ from .schema import MIGRATIONS
 
 class Store(ArticlesMixin, OutboxMixin):
     """The database of one wirewatch instance."""
+
+    async def status_counts(self) -> dict[str, Any]:
+        """What ``wirewatch status`` shows from the database alone."""
+        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        counts = await self.counts()
+        deliveries = await self.delivery_counts()
+        by_state: dict[str, int] = {}
+        for per_sink in deliveries.values():
+            for state, n in per_sink.items():
+                by_state[state] = by_state.get(state, 0) + n
+        disabled = [name for name, st in (await self.sink_states()).items() if st.disabled]
+        return {
+            "articles": counts["articles"],
+            "today": await self.articles_since(today),
+            "quarantined": counts["quarantined"],
+            "deliveries": by_state,
+            "destinations_disabled": disabled,
+        }
 
 
 __all__ = [

@@ -264,16 +264,6 @@ class ArticlesMixin(StoreBase):
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def status_counts(self) -> dict[str, Any]:
-        """What ``wirewatch status`` shows from the database alone."""
-        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-        counts = await self.counts()
-        return {
-            "articles": counts["articles"],
-            "today": await self.articles_since(today),
-            "quarantined": counts["quarantined"],
-        }
-
     async def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
         """Full-text search with highlighted snippets, best match first."""
         db = await self._read()
