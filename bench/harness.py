@@ -101,6 +101,7 @@ class Daemon:
         self.log_path = root / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.sightings_before = 0
 
     def start(self, env: dict[str, str] | None = None) -> Daemon:
         self.starts += 1

@@ -32,12 +32,17 @@ def _load(args: argparse.Namespace) -> tuple[Config, Path | None]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .rules.commands import check_rules
+
     cfg, path = _load(args)
     where = str(path) if path else "embedded defaults"
+    rules = check_rules(cfg) if cfg.rules.enabled else ["ok: rules disabled"]
     print(
         f"ok: {where}: inboxes {', '.join(map(str, cfg.watch.inboxes))}; "
         f"database {cfg.store.database_path}"
     )
+    for line in rules:
+        print(line)
     return 0
 
 
@@ -342,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch a folder for news articles; alert a team's chat when the news changes.",
     )
     from .notify import commands as notify_commands
+    from .rules import commands as rules_commands
 
     p.add_argument("--version", action="version", version=f"wirewatch {__version__}")
     p.add_argument(
@@ -387,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_status)
 
     notify_commands.add_commands(sub)
+    rules_commands.add_commands(sub)
 
     s = sub.add_parser("stats", help="counts of what is stored")
     s.add_argument("--json", action="store_true")

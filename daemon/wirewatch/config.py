@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from .notify.config import NotifyConfig, SinkConfig
+from .rules.config import RulesConfig
 from .section import Section as _Section
 
 DEFAULT_CONFIG_PATHS = (Path("config/wirewatch.toml"), Path("/etc/wirewatch/wirewatch.toml"))
@@ -142,6 +143,7 @@ class Config(_Section):
     health: HealthConfig = Field(default_factory=HealthConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     sinks: dict[str, SinkConfig] = Field(default_factory=dict)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
 
 
 def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:

@@ -31,6 +31,9 @@ from .logs import get_logger
 from .metrics import Metrics
 from .notify.deliver import Dispatcher
 from .parse import DEFAULT_BOILERPLATE, Boilerplate
+from .rules.commands import load_configured_rules, sink_names
+from .rules.engine import RulesStage
+from .rules.reload import RulesReloader
 from .sdnotify import SystemdNotifier
 from .store import Store
 from .watch import InboxWatcher
@@ -152,7 +155,8 @@ class Service:
             log.info("reloaded", config=str(self.config_path))
         self.reload_state.at = time.time()
         self.reload_state.ok = ok
-        self.metrics.record_reload(ok, self.reload_state.at)
+        if self.reloader is None or (not ok and self.reloader.status.ok):
+            self.metrics.record_reload(ok, self.reload_state.at)
         self.notifier.ready(status=self.status_line())
         return ok
 
@@ -205,6 +209,8 @@ class Service:
                 "quarantined": self.pipeline.counts.quarantined,
                 "failed": self.pipeline.counts.failed,
             },
+            "rules": self.reloader.status.as_dict() if self.reloader else None,
+            "destinations_disabled": self.dispatcher.disabled_sinks(),
             "last_reload": {
                 "at": (
                     datetime.fromtimestamp(self.reload_state.at, UTC).isoformat(timespec="seconds")
@@ -261,6 +267,57 @@ class Service:
             self.notifier.status(self.status_line())
             await asyncio.sleep(every)
 
+    # -- rules ------------------------------------------------------------------
+    async def _start_rules(self) -> None:
+        """Load and validate the rules before any article is read.
+
+        Invalid rules at start-up stop the daemon (there are no old rules to
+        keep); files wait in the inbox until the rules are fixed.
+        """
+        self.rules: RulesStage | None = None
+        self.reloader: RulesReloader | None = None
+        rc = self.cfg.rules
+        if not rc.enabled:
+            return
+        ruleset = await asyncio.to_thread(load_configured_rules, self.cfg)
+        m = self.metrics
+        stage = RulesStage(
+            self.pipeline.store,
+            self.pipeline.store,
+            ruleset,
+            on_alert=lambda a: m.alerts_fired.labels(rule=a.rule, type=a.rule_type).inc(),
+            on_timing=lambda s: m.stage_seconds.labels(stage="rules").observe(s),
+        )
+        await stage.start()
+        self.pipeline.writer.hooks.append(stage)
+        self.rules = stage
+        self.reloader = RulesReloader(
+            stage,
+            rc.dir,
+            sink_names(self.cfg),
+            default_destinations=rc.default_destinations,
+            poll_interval=rc.reload_poll_interval,
+            on_result=m.record_reload,
+        )
+        self.reload_hooks.append(self._reload_rules)
+        log.info("rules_loaded", rules=len(ruleset), folder=str(rc.dir))
+
+    async def _reload_rules(self) -> None:
+        assert self.reloader is not None
+        if await self.reloader.reload("sighup") is None:
+            raise ConfigError(str(self.cfg.rules.dir), [self.reloader.status.error or "refused"])
+
+    async def _tick_loop(self) -> None:
+        """Time-driven rules (flatline, group_wait batches) fire without articles."""
+        assert self.rules is not None
+        while True:
+            await asyncio.sleep(self.cfg.rules.tick_interval)
+            try:
+                if await self.rules.tick():
+                    self.dispatcher.wake()
+            except Exception as exc:
+                log.error("rules_tick_failed", error=repr(exc), exc_info=True)
+
     # -- work -------------------------------------------------------------------
     async def _worker(self) -> None:
         while True:
@@ -289,6 +346,11 @@ class Service:
         loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         self.pipeline = await open_pipeline(self.cfg, metrics=self.metrics)
         store = self.pipeline.store
+        try:
+            await self._start_rules()
+        except BaseException:
+            await store.close()
+            raise
         writer_task = asyncio.create_task(self.pipeline.writer.run(), name="writer")
         self.watcher = InboxWatcher(self.cfg.watch, self.inboxes, loop)
         self.watcher.start()
@@ -307,6 +369,11 @@ class Service:
         deliveries_stop = asyncio.Event()
         dispatcher_task = asyncio.create_task(self.dispatcher.run(deliveries_stop), name="notify")
         self._tasks.append(asyncio.create_task(self._status_loop(), name="status"))
+        if self.rules is not None and self.reloader is not None:
+            self._tasks.append(
+                asyncio.create_task(self.reloader.run(self.stop_requested), name="rules-reload")
+            )
+            self._tasks.append(asyncio.create_task(self._tick_loop(), name="rules-tick"))
         log.info(
             "service_started",
             config=str(self.config_path) if self.config_path else "<embedded defaults>",

@@ -39,10 +39,11 @@ from .outbox import (
     alert_from_json,
     alert_to_json,
 )
+from .rules import RulesMixin
 from .schema import MIGRATIONS
 
 
-class Store(ArticlesMixin, OutboxMixin):
+class Store(ArticlesMixin, OutboxMixin, RulesMixin):
     """The database of one wirewatch instance."""
 
     async def status_counts(self) -> dict[str, Any]:

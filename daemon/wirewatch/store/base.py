@@ -17,8 +17,6 @@ from typing import Self
 
 import aiosqlite
 
-from .schema import MIGRATIONS
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -67,6 +65,10 @@ class StoreBase:
         async with self._conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         version = int(row[0]) if row else 0
+        # Imported here: each part of the schema lives with the module that
+        # uses it, and those modules import this one.
+        from .schema import MIGRATIONS
+
         if version > len(MIGRATIONS):
             raise RuntimeError(
                 f"{self.path}: database schema {version} is newer than this wirewatch "

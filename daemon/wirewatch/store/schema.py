@@ -7,6 +7,8 @@ schema intact. Append only: never edit a migration that has shipped.
 
 from __future__ import annotations
 
+from .rules import RULES_MIGRATION
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: articles, where they were seen, files handled, quarantine, full text.
     """
@@ -146,4 +148,6 @@ MIGRATIONS: tuple[str, ...] = (
         url_sha256 TEXT
     );
     """,
+    # 4: the rules' state, definitions, fired fingerprints and silences.
+    RULES_MIGRATION,
 )
