@@ -74,6 +74,29 @@ def test_common_first_word_of_a_longer_run_is_dropped() -> None:
     ]
 
 
+def test_a_sentence_initial_pair_loses_a_first_word_also_used_in_lowercase() -> None:
+    assert terms("Police Scotland said it would act.") == ["Police Scotland"]
+    assert terms("Police Scotland said it would act. The police were there.") == ["Scotland"]
+
+
+def test_pairs_after_common_words_and_titles_keep_the_name() -> None:
+    text = "The Kremlin and President Putin met Boris Johnson on Friday."
+    assert terms(text) == ["Kremlin", "Putin", "Boris Johnson"]
+
+
+def test_sentence_starts_are_found_past_long_runs_of_spaces() -> None:
+    padding = " " * 40
+    assert terms(f"They said x{padding}Putin agreed.") == ["Putin"]
+    assert terms(f"Talks ended.{padding}Tanks rolled in.") == []
+    assert terms(f"Talks ended.\n{padding}Tanks rolled in.") == []
+
+
+def test_capitals_outside_the_basic_multilingual_plane() -> None:
+    assert terms("We met \U00010400\U00010428 today.") == ["\U00010400\U00010428"]
+    # A lowercase letter up there does not start a name.
+    assert terms("We met \U00010428\U00010400 today.") == []
+
+
 def test_a_sentence_initial_multi_word_name_counts() -> None:
     assert terms("Boris Johnson spoke first.") == ["Boris Johnson"]
 

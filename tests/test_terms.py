@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import unicodedata
 
 import pytest
@@ -93,6 +94,23 @@ def test_a_longer_hit_inside_a_word_does_not_hide_a_shorter_whole_word() -> None
     assert found("Brian Smith and Ian Smith", watchlist) == [
         ("Smith", "Smith"),
         ("Ian Smith", "Ian Smith"),
+    ]
+
+
+def test_a_longer_term_failing_the_boundary_does_not_hide_a_shorter_one() -> None:
+    watchlist = compile_watchlist({"New York": [], "New York Times": []})
+    assert found("the New York Timesy and the New York Times", watchlist) == [
+        ("New York", "New York"),
+        ("New York Times", "New York Times"),
+    ]
+
+
+def test_terms_nested_at_either_end_of_a_longer_term() -> None:
+    watchlist = compile_watchlist({"Nord Stream": [], "Stream 2": [], "Nord Stream 2": []})
+    assert found("Nord Stream 2, Nord Stream 20 and Stream 2", watchlist) == [
+        ("Nord Stream 2", "Nord Stream 2"),
+        ("Nord Stream", "Nord Stream"),
+        ("Stream 2", "Stream 2"),
     ]
 
 
@@ -224,6 +242,16 @@ def test_watchlists_compare_by_content() -> None:
     again = compile_watchlist({"Kyiv": ["Kiev"]})
     assert again == compile_watchlist({"Kyiv": ["Kiev"]})
     assert hash(again) == hash(compile_watchlist({"Kyiv": ["Kiev"]}))
+
+
+def test_watchlists_survive_pickling() -> None:
+    """A watchlist can be sent to worker processes, though its automaton cannot."""
+    again = pickle.loads(pickle.dumps(WATCHLIST))
+    assert again == WATCHLIST
+    text = "Talks in Kiev with Zelenskiy on Nord\nStream 2."
+    assert find_mentions(text, again) == find_mentions(text, WATCHLIST)
+    empty = pickle.loads(pickle.dumps(compile_watchlist({})))
+    assert find_mentions("Kyiv", empty) == []
 
 
 def test_normalise() -> None:
