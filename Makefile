@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CORPUS ?= ../shared/corpus/bbc
 CONFIG ?= config/wirewatch.toml
 
-.PHONY: run test lint typecheck bench faults clean
+.PHONY: run test lint typecheck bench bench-tools faults clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,14 @@ typecheck: lint
 test: lint
 	$(BIN)/pytest -q
 
-bench: $(BIN)/.installed-dev
+# The latency benchmark compares against an inotifywait | grep | curl pipeline;
+# inotify-tools comes from Debian's packages when apt-get can install it.
+bench-tools:
+	@command -v inotifywait >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& (apt-get update -qq && apt-get install -y -qq inotify-tools curl) >/dev/null 2>&1 \
+		|| echo "inotify-tools not installed: the shell baseline will be skipped"; }
+
+bench: $(BIN)/.installed-dev bench-tools
 	$(BIN)/python -m bench --corpus $(CORPUS)
 
 faults: $(BIN)/.installed-dev

@@ -105,6 +105,7 @@ class Daemon:
 
     def start(self, env: dict[str, str] | None = None) -> Daemon:
         self.starts += 1
+        n = self.log().count("service_started")
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "wirewatch", "--config", str(self.config), "run"],
@@ -114,7 +115,7 @@ class Daemon:
             env={**os.environ, **(env or {})},
         )
         log.close()
-        wait_for(lambda: "service_started" in self.log(), 30, "the daemon to start")
+        wait_for(lambda: self.log().count("service_started") > n, 30, "the daemon to start")
         return self
 
     def log(self) -> str:

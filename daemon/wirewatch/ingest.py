@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import shutil
 import stat
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from .logs import get_logger
 from .metrics import Metrics
 from .models import Article, Figure, Mention, ParseError
 from .parse import Boilerplate, parse_bytes
-from .quarantine import quarantine_file, unique_destination
+from .quarantine import move_out, quarantine_file, unique_destination
 from .store import (
     ArticleHook,
     FileToStore,
@@ -161,12 +160,7 @@ def dispose(path: Path, mode: AfterStore, inbox: Path | None, processed: Path, s
     folder = processed / rel_parent
     folder.mkdir(parents=True, exist_ok=True)
     dest = unique_destination(folder, path.name, sha[:12])
-    try:
-        os.rename(path, dest)
-    except FileNotFoundError:
-        return
-    except OSError:
-        shutil.move(str(path), str(dest))
+    move_out(path, dest)
 
 
 class BatchWriter:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +33,31 @@ def unique_destination(folder: Path, name: str, tag: str) -> Path:
     raise FileExistsError(f"no free name for {name} in {folder}")
 
 
+def move_out(path: Path, dest: Path) -> bool:
+    """Move ``path`` out of the inbox to ``dest``; False when it was already gone.
+
+    A hard link and an unlink rather than a rename: a rename out of a
+    watched folder is an ``IN_MOVED_FROM`` with no partner, which watchdog
+    holds for half a second hoping for one, and every event behind it in
+    its queue waits too (each new article would be half a second late).
+    An unlink is an ``IN_DELETE``, delivered at once. Links work on
+    symlinks and FIFOs as themselves (never followed, never opened); across
+    filesystems the file is copied, then removed.
+    """
+    try:
+        os.link(path, dest, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            shutil.move(str(path), str(dest))
+        except FileNotFoundError:
+            return False
+        return True
+    path.unlink(missing_ok=True)
+    return True
+
+
 def quarantine_file(
     path: Path,
     folder: Path,
@@ -44,22 +70,15 @@ def quarantine_file(
 ) -> Path | None:
     """Move ``path`` into ``folder`` and write its reason file beside it.
 
-    ``os.rename`` moves a symlink or a FIFO as itself, so a link to
+    A symlink or a FIFO moves as itself (see :func:`move_out`), so a link to
     ``/etc/passwd`` is never followed and a FIFO is never opened. Returns
     where the file went, or ``None`` when it was already gone.
     """
     folder.mkdir(parents=True, exist_ok=True)
     tag = (sha256 or at.strftime("%Y%m%dT%H%M%S%f"))[:12]
     dest = unique_destination(folder, path.name, tag)
-    try:
-        os.rename(path, dest)
-    except FileNotFoundError:
+    if not move_out(path, dest):
         return None
-    except OSError:
-        # another filesystem: copy the bytes, then remove the original
-        import shutil
-
-        shutil.move(str(path), str(dest))
     note = {
         "path": str(path),
         "quarantined_as": dest.name,
