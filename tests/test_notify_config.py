@@ -160,4 +160,6 @@ def test_console_is_the_default_when_nothing_is_configured() -> None:
     assert list(effective_sinks({})) == ["console"]
     assert isinstance(effective_sinks(None)["console"], ConsoleSink)
     slack = SlackSink(type="slack", url="https://hooks.slack.com/services/x")
-    assert effective_sinks({"s": slack}) == {"s": slack}
+    assert effective_sinks({"s": slack}) == {"s": slack, "console": ConsoleSink(type="console")}
+    own = ConsoleSink(type="console", max_attempts=3)
+    assert effective_sinks({"console": own}) == {"console": own}

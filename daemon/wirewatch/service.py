@@ -29,6 +29,7 @@ from .health import HealthServer
 from .ingest import BatchWriter, Pipeline
 from .logs import get_logger
 from .metrics import Metrics
+from .models import Alert
 from .notify.deliver import Dispatcher
 from .parse import DEFAULT_BOILERPLATE, Boilerplate
 from .rules.commands import load_configured_rules, sink_names
@@ -57,17 +58,43 @@ def boilerplate_for(cfg: ParseConfig) -> Boilerplate:
     )
 
 
+async def build_rules_stage(cfg: Config, store: Store, metrics: Metrics | None) -> RulesStage:
+    """Load and validate the configured rules; the stage that evaluates them.
+
+    Invalid rules raise (a :class:`ConfigError`) before any article is read:
+    at start-up there are no old rules to keep, and files wait in the inbox
+    until the rules are fixed.
+    """
+    ruleset = await asyncio.to_thread(load_configured_rules, cfg)
+    on_alert = on_timing = None
+    if metrics is not None:
+        m = metrics
+
+        def on_alert(a: Alert) -> None:
+            m.alerts_fired.labels(rule=a.rule, type=a.rule_type).inc()
+
+        def on_timing(seconds: float) -> None:
+            m.stage_seconds.labels(stage="rules").observe(seconds)
+
+    stage = RulesStage(store, store, ruleset, on_alert=on_alert, on_timing=on_timing)
+    await stage.start()
+    log.info("rules_loaded", rules=len(ruleset), folder=str(cfg.rules.dir))
+    return stage
+
+
 async def open_pipeline(
     cfg: Config, *, after_store: str | None = None, metrics: Metrics | None = None
 ) -> Pipeline:
     """Open the store and build the ingest pipeline the config describes.
 
     Shared by the daemon, ``wirewatch ingest`` and the benchmarks, so all
-    take the same path.
+    take the same path: parse, extract, store, and the stages that run in
+    the storing transaction (stories, then rules, whose alerts go to the
+    outbox).
     """
     store = await Store.open(cfg.store.database_path, busy_timeout_ms=cfg.store.busy_timeout_ms)
     writer = BatchWriter(store, cfg.store.batch_size)
-    return Pipeline(
+    pipeline = Pipeline(
         store=store,
         writer=writer,
         after_store=after_store or cfg.store.after_store,  # type: ignore[arg-type]
@@ -78,6 +105,13 @@ async def open_pipeline(
         extractor=build_extractor(cfg.extract),
         metrics=metrics,
     )
+    try:
+        if cfg.rules.enabled:
+            writer.hooks.append(await build_rules_stage(cfg, store, metrics))
+    except BaseException:
+        await store.close()
+        raise
+    return pipeline
 
 
 @dataclass
@@ -268,39 +302,24 @@ class Service:
             await asyncio.sleep(every)
 
     # -- rules ------------------------------------------------------------------
-    async def _start_rules(self) -> None:
-        """Load and validate the rules before any article is read.
-
-        Invalid rules at start-up stop the daemon (there are no old rules to
-        keep); files wait in the inbox until the rules are fixed.
-        """
-        self.rules: RulesStage | None = None
-        self.reloader: RulesReloader | None = None
-        rc = self.cfg.rules
-        if not rc.enabled:
-            return
-        ruleset = await asyncio.to_thread(load_configured_rules, self.cfg)
-        m = self.metrics
-        stage = RulesStage(
-            self.pipeline.store,
-            self.pipeline.store,
-            ruleset,
-            on_alert=lambda a: m.alerts_fired.labels(rule=a.rule, type=a.rule_type).inc(),
-            on_timing=lambda s: m.stage_seconds.labels(stage="rules").observe(s),
+    def _start_rules(self) -> None:
+        """Watch the rules folder, so an edit is live without a restart."""
+        self.rules = next(
+            (h for h in self.pipeline.writer.hooks if isinstance(h, RulesStage)), None
         )
-        await stage.start()
-        self.pipeline.writer.hooks.append(stage)
-        self.rules = stage
+        self.reloader = None
+        if self.rules is None:
+            return
+        rc = self.cfg.rules
         self.reloader = RulesReloader(
-            stage,
+            self.rules,
             rc.dir,
             sink_names(self.cfg),
             default_destinations=rc.default_destinations,
             poll_interval=rc.reload_poll_interval,
-            on_result=m.record_reload,
+            on_result=self.metrics.record_reload,
         )
         self.reload_hooks.append(self._reload_rules)
-        log.info("rules_loaded", rules=len(ruleset), folder=str(rc.dir))
 
     async def _reload_rules(self) -> None:
         assert self.reloader is not None
@@ -346,11 +365,7 @@ class Service:
         loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         self.pipeline = await open_pipeline(self.cfg, metrics=self.metrics)
         store = self.pipeline.store
-        try:
-            await self._start_rules()
-        except BaseException:
-            await store.close()
-            raise
+        self._start_rules()
         writer_task = asyncio.create_task(self.pipeline.writer.run(), name="writer")
         self.watcher = InboxWatcher(self.cfg.watch, self.inboxes, loop)
         self.watcher.start()

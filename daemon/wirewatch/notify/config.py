@@ -196,10 +196,15 @@ DEFAULT_SINK = "console"
 
 
 def effective_sinks(configured: Mapping[str, AnySink] | None) -> dict[str, AnySink]:
-    """The configured sinks, or a single ``console`` sink when there are none."""
-    if configured:
-        return dict(configured)
-    return {DEFAULT_SINK: ConsoleSink(type="console")}
+    """The configured sinks, plus the ``console`` sink unless one is configured by that name.
+
+    ``console`` always exists, because rules may name it (it is the rules'
+    default destination) and an alert for a destination that does not
+    exist would wait in the outbox for ever.
+    """
+    sinks = dict(configured or {})
+    sinks.setdefault(DEFAULT_SINK, ConsoleSink(type="console"))
+    return sinks
 
 
 def sink_secrets(sinks: Mapping[str, AnySink]) -> list[str]:
