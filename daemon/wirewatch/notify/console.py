@@ -14,10 +14,17 @@ from ..models import Alert
 
 
 def format_line(alert: Alert) -> str:
-    """``ALERT [severity] rule: title (N outlets: A, B) url``, on one line."""
-    parts = [f"ALERT [{alert.severity}] {alert.rule}: {' '.join(alert.title.split())}"]
+    """``ALERT [severity] rule: title (N outlets: A, B) url``, on one line.
+
+    The rule's name is left out when the title already starts with it.
+    """
+    title = " ".join(alert.title.split())
+    if not title.startswith(f"{alert.rule}:"):
+        title = f"{alert.rule}: {title}"
+    parts = [f"ALERT [{alert.severity}] {title}"]
     if alert.sources:
-        parts.append(f"({len(alert.sources)} outlets: {', '.join(alert.sources)})")
+        n = len(alert.sources)
+        parts.append(f"({n} outlet{'s' if n != 1 else ''}: {', '.join(alert.sources)})")
     url = next((a.url for a in alert.articles if a.url), None)
     if url:
         parts.append(url)
