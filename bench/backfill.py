@@ -24,6 +24,7 @@ from typing import Any
 
 from wirewatch.config import Config, ExtractConfig, StoreConfig
 from wirewatch.ingest import ingest_paths
+from wirewatch.rules.config import RulesConfig
 from wirewatch.service import open_pipeline
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "bbc"
@@ -33,7 +34,8 @@ def corpus_files(corpus: Path) -> list[Path]:
     return sorted(p for p in corpus.rglob("*.txt") if p.name != "README.TXT")
 
 
-def config_for(root: Path, extract: ExtractConfig) -> Config:
+def config_for(root: Path, extract: ExtractConfig, rules: Path | None) -> Config:
+    """A config for one run: its own state folder; rules from ``rules`` or none."""
     return Config(
         store=StoreConfig(
             state_dir=root / "var",
@@ -42,6 +44,7 @@ def config_for(root: Path, extract: ExtractConfig) -> Config:
             after_store="keep",
         ),
         extract=extract,
+        rules=RulesConfig(enabled=rules is not None, dir=rules or Path("config/rules")),
     )
 
 
@@ -104,6 +107,8 @@ def floor(files: list[Path], runs: int, batch: int = 200) -> dict[str, Any]:
 
 
 def run(corpus: Path = DEFAULT_CORPUS, runs: int = 5) -> dict[str, Any]:
+    from bench.rules import prepare, write_generated_rules
+
     files = corpus_files(corpus)
     no_extract = ExtractConfig(figures=False, entities=False)
     full = Config().extract
@@ -112,12 +117,17 @@ def run(corpus: Path = DEFAULT_CORPUS, runs: int = 5) -> dict[str, Any]:
         from wirewatch.config import load_config
 
         full = load_config(shipped, env={})[0].extract
-    return {
-        "files": len(files),
-        "floor_read_and_insert": floor(files, runs),
-        "parse_store": measure(files, lambda r: config_for(r, no_extract), runs),
-        "parse_extract_store": measure(files, lambda r: config_for(r, full), runs),
-    }
+    with tempfile.TemporaryDirectory(prefix="wirewatch-rules-") as tmp:
+        items, _ = prepare(corpus, None)
+        rules = write_generated_rules(items, Path(tmp) / "rules", 200, "typical")
+        results = {
+            "files": len(files),
+            "floor_read_and_insert": floor(files, runs),
+            "parse_store": measure(files, lambda r: config_for(r, no_extract, None), runs),
+            "parse_extract_store": measure(files, lambda r: config_for(r, full, None), runs),
+            "whole_pipeline_200_rules": measure(files, lambda r: config_for(r, full, rules), runs),
+        }
+    return results
 
 
 def main() -> None:

@@ -232,13 +232,20 @@ async def _store_all(items: list[Prepared], db: Path, stage_rules: Path | None) 
     return out
 
 
-def _variant(items: list[Prepared], root: Path, rules: int, profile: str) -> dict[str, Any]:
-    folder = root / f"rules-{profile}"
-    folder.mkdir()
-    generated = generate_rules(items, rules, profile)
+def write_generated_rules(
+    items: list[Prepared], folder: Path, count: int = 200, profile: str = "typical"
+) -> Path:
+    """Write ``count`` generated rules into ``folder`` (created) as one rule file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    generated = generate_rules(items, count, profile)
     (folder / "generated.toml").write_text(
         "\n".join(_rule_toml(dict(r)) for r in generated), encoding="utf-8"
     )
+    return folder
+
+
+def _variant(items: list[Prepared], root: Path, rules: int, profile: str) -> dict[str, Any]:
+    folder = write_generated_rules(items, root / f"rules-{profile}", rules, profile)
     load_started = time.perf_counter()
     ruleset = load_rules(folder, {"console"})
     load_seconds = time.perf_counter() - load_started
