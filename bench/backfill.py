@@ -25,7 +25,8 @@ from typing import Any
 from wirewatch.config import Config, ExtractConfig, StoreConfig
 from wirewatch.ingest import ingest_paths
 from wirewatch.rules.config import RulesConfig
-from wirewatch.service import open_pipeline
+from wirewatch.service import close_pipeline, open_pipeline
+from wirewatch.stories.config import StoriesConfig
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "bbc"
 
@@ -34,7 +35,9 @@ def corpus_files(corpus: Path) -> list[Path]:
     return sorted(p for p in corpus.rglob("*.txt") if p.name != "README.TXT")
 
 
-def config_for(root: Path, extract: ExtractConfig, rules: Path | None) -> Config:
+def config_for(
+    root: Path, extract: ExtractConfig, rules: Path | None, stories: bool = True
+) -> Config:
     """A config for one run: its own state folder; rules from ``rules`` or none."""
     return Config(
         store=StoreConfig(
@@ -44,6 +47,7 @@ def config_for(root: Path, extract: ExtractConfig, rules: Path | None) -> Config
             after_store="keep",
         ),
         extract=extract,
+        stories=StoriesConfig(enabled=stories),
         rules=RulesConfig(enabled=rules is not None, dir=rules or Path("config/rules")),
     )
 
@@ -54,7 +58,7 @@ async def _one_run(files: list[Path], cfg: Config) -> dict[str, Any]:
         seconds = await ingest_paths(pipeline, files, cfg.pipeline.workers)
         counts = await pipeline.store.counts()
     finally:
-        await pipeline.store.close()
+        await close_pipeline(pipeline)
     c = pipeline.counts
     return {
         "seconds": seconds,
@@ -123,8 +127,18 @@ def run(corpus: Path = DEFAULT_CORPUS, runs: int = 5) -> dict[str, Any]:
         results = {
             "files": len(files),
             "floor_read_and_insert": floor(files, runs),
-            "parse_store": measure(files, lambda r: config_for(r, no_extract, None), runs),
-            "parse_extract_store": measure(files, lambda r: config_for(r, full, None), runs),
+            "parse_store": measure(
+                files, lambda r: config_for(r, no_extract, None, stories=False), runs
+            ),
+            "parse_extract_store": measure(
+                files, lambda r: config_for(r, full, None, stories=False), runs
+            ),
+            "parse_extract_stories_store": measure(
+                files, lambda r: config_for(r, full, None), runs
+            ),
+            "whole_pipeline_without_stories": measure(
+                files, lambda r: config_for(r, full, rules, stories=False), runs
+            ),
             "whole_pipeline_200_rules": measure(files, lambda r: config_for(r, full, rules), runs),
         }
     return results

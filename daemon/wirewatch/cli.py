@@ -74,7 +74,7 @@ async def _ingest(cfg: Config, files: list[Path], after: str, workers: int, quie
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from .ingest import ingest_paths
-    from .service import open_pipeline
+    from .service import close_pipeline, open_pipeline
 
     pipeline = await open_pipeline(cfg, after_store=after)
     console = Console(stderr=True)
@@ -98,7 +98,7 @@ async def _ingest(cfg: Config, files: list[Path], after: str, workers: int, quie
                 pipeline, [f.resolve() for f in files], workers, on_done=done
             )
     finally:
-        await pipeline.store.close()
+        await close_pipeline(pipeline)
     c = pipeline.counts
     summary = {
         "files": len(files),
@@ -348,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from .notify import commands as notify_commands
     from .rules import commands as rules_commands
+    from .stories import commands as stories_commands
 
     p.add_argument("--version", action="version", version=f"wirewatch {__version__}")
     p.add_argument(
@@ -394,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     notify_commands.add_commands(sub)
     rules_commands.add_commands(sub)
+    stories_commands.add_commands(sub)
 
     s = sub.add_parser("stats", help="counts of what is stored")
     s.add_argument("--json", action="store_true")

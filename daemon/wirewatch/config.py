@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, field_validator
 from .notify.config import NotifyConfig, SinkConfig
 from .rules.config import RulesConfig
 from .section import Section as _Section
+from .stories.config import StoriesConfig
 
 DEFAULT_CONFIG_PATHS = (Path("config/wirewatch.toml"), Path("/etc/wirewatch/wirewatch.toml"))
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -143,6 +144,7 @@ class Config(_Section):
     health: HealthConfig = Field(default_factory=HealthConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     sinks: dict[str, SinkConfig] = Field(default_factory=dict)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
 
 

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
+
 from .config import Config, ConfigError, ParseConfig, load_config
 from .extract.extractor import build_extractor
 from .health import HealthServer
@@ -34,9 +36,11 @@ from .notify.deliver import Dispatcher
 from .parse import DEFAULT_BOILERPLATE, Boilerplate
 from .rules.commands import load_configured_rules, sink_names
 from .rules.engine import RulesStage
+from .rules.facts import StoryInfo
 from .rules.reload import RulesReloader
 from .sdnotify import SystemdNotifier
 from .store import Store
+from .stories.stage import StoriesStage, story_summary
 from .watch import InboxWatcher
 
 log = get_logger(__name__)
@@ -58,6 +62,25 @@ def boilerplate_for(cfg: ParseConfig) -> Boilerplate:
     )
 
 
+async def story_info(db: aiosqlite.Connection, article_id: int) -> StoryInfo | None:
+    """The story an article joined, as the rules name it (runs in the storing transaction)."""
+    summary = await story_summary(db, article_id)
+    if summary is None:
+        return None
+    return StoryInfo(summary.id, summary.title, summary.sources)
+
+
+async def build_stories_stage(cfg: Config, store: Store) -> StoriesStage:
+    """The stories stage with its hot window read back from the store."""
+    stage = StoriesStage(cfg.stories, [Path(p) for p in cfg.watch.inboxes])
+    try:
+        await stage.load(store)
+    except BaseException:
+        stage.close()
+        raise
+    return stage
+
+
 async def build_rules_stage(cfg: Config, store: Store, metrics: Metrics | None) -> RulesStage:
     """Load and validate the configured rules; the stage that evaluates them.
 
@@ -76,7 +99,14 @@ async def build_rules_stage(cfg: Config, store: Store, metrics: Metrics | None) 
         def on_timing(seconds: float) -> None:
             m.stage_seconds.labels(stage="rules").observe(seconds)
 
-    stage = RulesStage(store, store, ruleset, on_alert=on_alert, on_timing=on_timing)
+    stage = RulesStage(
+        store,
+        store,
+        ruleset,
+        story_lookup=story_info if cfg.stories.enabled else None,
+        on_alert=on_alert,
+        on_timing=on_timing,
+    )
     await stage.start()
     log.info("rules_loaded", rules=len(ruleset), folder=str(cfg.rules.dir))
     return stage
@@ -106,12 +136,24 @@ async def open_pipeline(
         metrics=metrics,
     )
     try:
+        if cfg.stories.enabled:
+            stories = await build_stories_stage(cfg, store)
+            pipeline.featurizer = stories.featurize
+            writer.hooks.append(stories)
         if cfg.rules.enabled:
             writer.hooks.append(await build_rules_stage(cfg, store, metrics))
     except BaseException:
-        await store.close()
+        await close_pipeline(pipeline)
         raise
     return pipeline
+
+
+async def close_pipeline(pipeline: Pipeline) -> None:
+    """Close the store and stop whatever the stages run beside it (the stories engine)."""
+    for hook in pipeline.writer.hooks:
+        if isinstance(hook, StoriesStage):
+            hook.close()
+    await pipeline.store.close()
 
 
 @dataclass
@@ -418,7 +460,7 @@ class Service:
         if health_server is not None:
             await health_server.stop()
         counts = self.pipeline.counts
-        await store.close()
+        await close_pipeline(self.pipeline)
         log.info(
             "service_stopped",
             stored=counts.stored,

@@ -41,9 +41,10 @@ from .outbox import (
 )
 from .rules import RulesMixin
 from .schema import MIGRATIONS
+from .stories import StoriesMixin
 
 
-class Store(ArticlesMixin, OutboxMixin, RulesMixin):
+class Store(ArticlesMixin, OutboxMixin, RulesMixin, StoriesMixin):
     """The database of one wirewatch instance."""
 
     async def status_counts(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ schema intact. Append only: never edit a migration that has shipped.
 from __future__ import annotations
 
 from .rules import RULES_MIGRATION
+from .stories import STORIES_MIGRATION
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: articles, where they were seen, files handled, quarantine, full text.
@@ -150,4 +151,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 4: the rules' state, definitions, fired fingerprints and silences.
     RULES_MIGRATION,
+    # 5: story signatures, assignments, copies and sources.
+    STORIES_MIGRATION,
 )

@@ -10,7 +10,7 @@ Tables:
 * ``story_articles``: one row per article: the story it joined, its score,
   the article it matched and the reason in words, its source, its time for
   the window, and the features the stage compares (text hash, MinHash,
-  shingle set, passage sketch, term counts, figure values), so the hot
+  shingle set, term hashes and weights, figure values), so the hot
   window can be rebuilt after a restart and copy candidates confirmed
   exactly. A trigger on insert opens the story (its id is the id of its
   first article), counts the article in and records the source, so placing
@@ -40,7 +40,6 @@ from typing import Any
 import aiosqlite
 
 from .base import StoreBase, iso
-from .schema import MIGRATIONS
 
 STORIES_MIGRATION: str = """
 CREATE TABLE IF NOT EXISTS stories (
@@ -72,8 +71,8 @@ CREATE TABLE IF NOT EXISTS story_articles (
     text_hash TEXT NOT NULL,
     minhash BLOB NOT NULL,
     shingles BLOB NOT NULL,
-    passages BLOB NOT NULL,
-    terms TEXT NOT NULL,
+    term_hashes BLOB NOT NULL,
+    term_weights BLOB NOT NULL,
     figures TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS story_articles_story ON story_articles(story_id);
@@ -126,11 +125,15 @@ class SignatureRow:
     dated: bool
     text_hash: str
     minhash: bytes
-    terms: dict[str, float]
+    term_hashes: bytes
+    term_weights: bytes
     title: str
     title_derived: bool
     copies: int
-    story_best_article_id: int | None = None
+    story_best_article_id: int | None
+    shingles: bytes
+    figures: tuple[str, ...]
+    body: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +143,7 @@ class EvidenceRow:
     article_id: int
     text_hash: str
     shingles: bytes
-    passages: bytes
+    paragraphs: tuple[str, ...]
     figures: tuple[str, ...]
 
 
@@ -164,8 +167,8 @@ class Placement:
     text_hash: str
     minhash: bytes
     shingles: bytes
-    passages: bytes
-    terms: dict[str, float]
+    term_hashes: bytes
+    term_weights: bytes
     figures: Sequence[str]
 
 
@@ -173,8 +176,8 @@ async def place_article(db: aiosqlite.Connection, p: Placement) -> None:
     """Write an article's placement; the trigger opens or updates its story and source."""
     await db.execute(
         "INSERT INTO story_articles(article_id, story_id, score, reason, matched_article_id,"
-        " source, at, dated, joined_at, version, text_hash, minhash, shingles, passages,"
-        " terms, figures) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " source, at, dated, joined_at, version, text_hash, minhash, shingles, term_hashes,"
+        " term_weights, figures) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             p.article_id,
             p.story_id,
@@ -189,8 +192,8 @@ async def place_article(db: aiosqlite.Connection, p: Placement) -> None:
             p.text_hash,
             p.minhash,
             p.shingles,
-            p.passages,
-            json.dumps(p.terms, separators=(",", ":")),
+            p.term_hashes,
+            p.term_weights,
             json.dumps(list(p.figures), separators=(",", ":")),
         ),
     )
@@ -291,12 +294,15 @@ async def evidence(db: aiosqlite.Connection, article_ids: Iterable[int]) -> dict
         return {}
     marks = ",".join("?" * len(ids))
     rows = await db.execute_fetchall(
-        "SELECT article_id, text_hash, shingles, passages, figures FROM story_articles"
-        f" WHERE article_id IN ({marks})",
+        "SELECT s.article_id, s.text_hash, s.shingles, a.body, s.figures"
+        " FROM story_articles s JOIN articles a ON a.id = s.article_id"
+        f" WHERE s.article_id IN ({marks})",
         ids,
     )
     return {
-        int(r[0]): EvidenceRow(int(r[0]), r[1], bytes(r[2]), bytes(r[3]), tuple(json.loads(r[4])))
+        int(r[0]): EvidenceRow(
+            int(r[0]), r[1], bytes(r[2]), tuple(r[3].split("\n\n")), tuple(json.loads(r[4]))
+        )
         for r in rows
     }
 
@@ -350,10 +356,11 @@ async def window_start(db: aiosqlite.Connection, window_seconds: float) -> tuple
 async def window_rows(db: aiosqlite.Connection, since: str) -> list[SignatureRow]:
     """Every article whose time is at or after ``since``, oldest first."""
     async with db.execute(
-        "SELECT s.article_id, s.story_id, s.at, s.dated, s.text_hash, s.minhash, s.terms,"
+        "SELECT s.article_id, s.story_id, s.at, s.dated, s.text_hash, s.minhash, s.term_hashes,"
+        " s.term_weights,"
         " a.title, a.title_derived,"
         " (SELECT count(*) FROM copies c WHERE c.original_id = s.article_id),"
-        " st.best_article_id"
+        " st.best_article_id, s.shingles, s.figures, a.body"
         " FROM story_articles s"
         " JOIN stories st ON st.id = s.story_id"
         " JOIN articles a ON a.id = s.article_id"
@@ -369,11 +376,15 @@ async def window_rows(db: aiosqlite.Connection, since: str) -> list[SignatureRow
             bool(r[3]),
             r[4],
             bytes(r[5]),
-            json.loads(r[6]),
-            r[7],
-            bool(r[8]),
-            int(r[9]),
-            None if r[10] is None else int(r[10]),
+            bytes(r[6]),
+            bytes(r[7]),
+            r[8],
+            bool(r[9]),
+            int(r[10]),
+            None if r[11] is None else int(r[11]),
+            bytes(r[12]),
+            tuple(json.loads(r[13])),
+            r[14],
         )
         for r in rows
     ]
@@ -389,11 +400,6 @@ def _dicts(cur_description: Any, rows: Iterable[Sequence[Any]]) -> list[dict[str
 
 class StoriesMixin(StoreBase):
     """Story queries for the CLI, and the window the stage rebuilds from."""
-
-    async def ensure_stories_schema(self) -> None:
-        """Create the stories tables if the schema does not list them yet (idempotent)."""
-        if STORIES_MIGRATION not in MIGRATIONS:
-            await self._conn.executescript(f"BEGIN IMMEDIATE;\n{STORIES_MIGRATION}\nCOMMIT;")
 
     async def story_window(self, window_seconds: float) -> list[SignatureRow]:
         """The articles the stage keeps hot, as stored: the last ``window_seconds``."""
@@ -500,10 +506,13 @@ class StoriesMixin(StoreBase):
         ) as cur:
             figures = _dicts(cur.description, await cur.fetchall())
         async with db.execute(
-            "SELECT m.term, max(m.watched) AS watched, count(DISTINCT src.source) AS sources,"
-            " count(DISTINCT m.article_id) AS articles, sum(m.count) AS mentions"
+            "SELECT m.term, max(m.watched) AS watched,"
+            " (SELECT count(DISTINCT src.source) FROM mentions m2"
+            "  JOIN story_articles sa2 ON sa2.article_id = m2.article_id"
+            "  JOIN article_sources src ON src.article_id = m2.article_id"
+            "  WHERE sa2.story_id = sa.story_id AND m2.term = m.term) AS sources,"
+            " count(*) AS articles, sum(m.count) AS mentions"
             " FROM story_articles sa JOIN mentions m ON m.article_id = sa.article_id"
-            " JOIN article_sources src ON src.article_id = sa.article_id"
             " WHERE sa.story_id = ? GROUP BY m.term"
             " ORDER BY sources DESC, articles DESC, mentions DESC, m.term LIMIT ?",
             (live, terms),

@@ -1,0 +1,361 @@
+"""The stories stage: its cost to a backfill, what it makes of the BBC corpus, its memory.
+
+Three measurements, each through the real ingest path (``wirewatch.ingest``
+with the pipeline the config describes, a fresh database every time):
+
+1. Throughput: the BBC corpus backfilled without the stage and with it,
+   alternately, ``runs`` times each; the medians and their ratio, plus the
+   CPU seconds per file of this process and of the engine process.
+2. Stories: from the last run with the stage, the number of stories, the
+   share of articles in stories of several articles, copies and sightings,
+   every story that spans two BBC categories, and the largest stories with
+   their articles, for reading.
+3. Memory: ``articles`` generated articles (the corpus repeated with
+   variations: dated repetitions nine days apart, a paragraph dropped,
+   paragraphs swapped, numbers changed, the headline marked) ingested in
+   chunks; after each chunk the resident memory of this process and of
+   the engine process and the hot window's size. The window holds about
+   one repetition, so memory should level off while the archive grows.
+
+Run ``python -m bench.stories [--corpus DIR] [--runs N] [--articles N]``;
+prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from wirewatch.config import Config, StoreConfig, load_config
+from wirewatch.extract.extractor import build_extractor
+from wirewatch.ingest import BatchWriter, Pipeline, ingest_paths
+from wirewatch.logs import configure_logging
+from wirewatch.service import boilerplate_for
+from wirewatch.store import Store
+from wirewatch.store.stories import StoriesMixin
+from wirewatch.stories import StoriesConfig, StoriesStage
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "bbc"
+SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "wirewatch.toml"
+_CHUNK = 10_000
+_REPEAT_DAYS = 9
+_SPREAD_DAYS = 4
+
+
+class BenchStore(Store, StoriesMixin):
+    """The store with the stories queries, whether or not ``Store`` has them yet."""
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    return sorted(p for p in corpus.rglob("*.txt") if p.name != "README.TXT")
+
+
+def base_config(root: Path) -> Config:
+    cfg = load_config(SHIPPED_CONFIG, env={})[0] if SHIPPED_CONFIG.exists() else Config()
+    store = StoreConfig(
+        state_dir=root / "var",
+        processed_dir=root / "processed",
+        quarantine_dir=root / "quarantine",
+        after_store="keep",
+    )
+    return cfg.model_copy(update={"store": store})
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    if pid is None:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int | None = None) -> float:
+    try:
+        status = Path(f"/proc/{pid or 'self'}/status").read_text()
+    except OSError:
+        return 0.0
+    m = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(m.group(1)) / 1024 if m else 0.0
+
+
+def _engine_pid(stage: StoriesStage | None) -> int | None:
+    remote = getattr(stage, "_remote", None)
+    return remote.pid if remote is not None else None
+
+
+async def _open(
+    cfg: Config, with_stage: bool, engine: str
+) -> tuple[BenchStore, Pipeline, StoriesStage | None]:
+    store = await BenchStore.open(
+        cfg.store.database_path, busy_timeout_ms=cfg.store.busy_timeout_ms
+    )
+    settings = StoriesConfig.model_validate({"engine": engine})
+    stage = StoriesStage(settings) if with_stage else None
+    if stage is not None:
+        await stage.load(store)
+    pipeline = Pipeline(
+        store=store,
+        writer=BatchWriter(store, cfg.store.batch_size, hooks=[stage] if stage else []),
+        after_store="keep",
+        processed_dir=cfg.store.processed_dir,
+        quarantine_dir=cfg.store.quarantine_dir,
+        max_bytes=cfg.parse.max_bytes,
+        boilerplate=boilerplate_for(cfg.parse),
+        extractor=build_extractor(cfg.extract),
+        featurizer=stage.featurize if stage else None,
+    )
+    return store, pipeline, stage
+
+
+async def _backfill(files: list[Path], root: Path, with_stage: bool, engine: str) -> dict[str, Any]:
+    cfg = base_config(root)
+    store, pipeline, stage = await _open(cfg, with_stage, engine)
+    try:
+        pid = _engine_pid(stage)
+        cpu0, child0 = _cpu_seconds(), _cpu_seconds(pid) if pid else 0.0
+        seconds = await ingest_paths(pipeline, files, cfg.pipeline.workers)
+        cpu1, child1 = _cpu_seconds(), _cpu_seconds(pid) if pid else 0.0
+        out: dict[str, Any] = {
+            "files_per_second": len(files) / seconds,
+            "seconds": seconds,
+            "cpu_ms_per_file": (cpu1 - cpu0) / len(files) * 1000,
+            "engine_cpu_ms_per_file": (child1 - child0) / len(files) * 1000,
+            "stored": pipeline.counts.stored,
+            "duplicate": pipeline.counts.duplicate,
+        }
+        if stage is not None:
+            out["stories"] = await _stories_report(store, files[0].parents[1])
+    finally:
+        if stage is not None:
+            stage.close()
+        await store.close()
+    return out
+
+
+def measure_throughput(files: list[Path], runs: int, engine: str) -> dict[str, Any]:
+    """Alternate runs without and with the stage, so load on the machine hits both alike."""
+    without: list[dict[str, Any]] = []
+    with_stage: list[dict[str, Any]] = []
+    for _ in range(runs):
+        for flag, sink in ((False, without), (True, with_stage)):
+            with tempfile.TemporaryDirectory(prefix="wirewatch-bench-stories-") as tmp:
+                sink.append(asyncio.run(_backfill(files, Path(tmp), flag, engine)))
+
+    def med(rows: list[dict[str, Any]], key: str) -> float:
+        return round(float(statistics.median(float(r[key]) for r in rows)), 3)
+
+    base, staged = med(without, "files_per_second"), med(with_stage, "files_per_second")
+    return {
+        "engine": engine,
+        "runs": runs,
+        "without_stage_files_per_second": base,
+        "with_stage_files_per_second": staged,
+        "ratio": round(staged / base, 3) if base else None,
+        "runs_without": [round(r["files_per_second"], 1) for r in without],
+        "runs_with": [round(r["files_per_second"], 1) for r in with_stage],
+        "cpu_ms_per_file_without": med(without, "cpu_ms_per_file"),
+        "cpu_ms_per_file_with": med(with_stage, "cpu_ms_per_file"),
+        "engine_process_cpu_ms_per_file": med(with_stage, "engine_cpu_ms_per_file"),
+        "stories": with_stage[-1]["stories"],
+    }
+
+
+async def _stories_report(store: BenchStore, corpus: Path) -> dict[str, Any]:
+    counts = await store.story_counts()
+    db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+
+    async def rows(sql: str, *args: object) -> list[Any]:
+        return list(db.execute(sql, args).fetchall())
+
+    def rel(path: str) -> str:
+        try:
+            return str(Path(path).relative_to(corpus))
+        except ValueError:
+            return path
+
+    async def articles_of(story_id: int) -> list[str]:
+        found = await rows(
+            "SELECT a.path, a.title FROM story_articles sa JOIN articles a ON a.id = sa.article_id"
+            " WHERE sa.story_id = ? ORDER BY a.path",
+            story_id,
+        )
+        return [f"{rel(p)}: {t}" for p, t in found]
+
+    cross = []
+    for story_id, title, n in await rows(
+        "SELECT st.id, st.title, st.article_count FROM stories st WHERE st.merged_into IS NULL"
+        " AND (SELECT count(DISTINCT src.source) FROM story_articles sa JOIN article_sources src"
+        " ON src.article_id = sa.article_id WHERE sa.story_id = st.id) > 1 ORDER BY st.id"
+    ):
+        cross.append(
+            {"id": story_id, "title": title, "articles": await articles_of(story_id), "size": n}
+        )
+    largest = []
+    for story_id, title, n in await rows(
+        "SELECT id, title, article_count FROM stories WHERE merged_into IS NULL"
+        " ORDER BY article_count DESC, id LIMIT 12"
+    ):
+        largest.append(
+            {"id": story_id, "title": title, "size": n, "articles": await articles_of(story_id)}
+        )
+    copies = await rows(
+        "SELECT c.kind, c.method, a.path, o.path FROM copies c"
+        " JOIN articles a ON a.id = c.article_id JOIN articles o ON o.id = c.original_id"
+        " ORDER BY a.path"
+    )
+    stored = counts["articles_in_stories"]
+    sightings = (await rows("SELECT count(*) FROM sightings"))[0][0]
+    db.close()
+    return {
+        "stories": counts["stories"],
+        "multi_article_stories": counts["multi_article_stories"],
+        "articles_in_multi_article_stories": counts["articles_in_multi_article_stories"],
+        "share_in_multi_article_stories": round(
+            counts["articles_in_multi_article_stories"] / stored, 4
+        )
+        if stored
+        else 0.0,
+        "copies": counts["copies"],
+        "exact_copies": counts["exact_copies"],
+        "copies_by_method": {
+            m: sum(1 for c in copies if c[1] == m) for m in sorted({c[1] for c in copies})
+        },
+        "sightings": sightings,
+        "cross_category_stories": cross,
+        "largest_stories": largest,
+    }
+
+
+# -- memory on a generated archive ---------------------------------------------------------
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _variant(text: str, rep: int, index: int) -> str:
+    """One generated article: the original, dated, with edits that grow with ``rep``."""
+    lines = text.split("\n")
+    title, body = lines[0].strip(), "\n".join(lines[1:])
+    paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    if rep:
+        title = f"{title} ({rep})"
+        if len(paragraphs) > 3:
+            del paragraphs[rep % len(paragraphs)]
+            k = (rep + index) % (len(paragraphs) - 1)
+            paragraphs[k], paragraphs[k + 1] = paragraphs[k + 1], paragraphs[k]
+        paragraphs = [_DIGITS.sub(lambda m: str(int(m.group()) + rep), p) for p in paragraphs]
+    day = datetime(2005, 1, 3, tzinfo=UTC) + timedelta(
+        days=_REPEAT_DAYS * rep + index % _SPREAD_DAYS
+    )
+    return f"date {day:%Y-%m-%d}\n{title}\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def generate(corpus: Path, folder: Path, count: int) -> list[Path]:
+    """``count`` article files in arrival (and time) order."""
+    originals = []
+    for p in corpus_files(corpus):
+        try:
+            originals.append((p, p.read_text(encoding="utf-8")))
+        except UnicodeDecodeError:
+            continue
+    out: list[Path] = []
+    rep = 0
+    while len(out) < count:
+        sub = folder / f"rep{rep:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        for i, (p, text) in enumerate(originals):
+            if len(out) >= count:
+                break
+            path = sub / f"{p.parent.name}-{p.stem}.txt"
+            path.write_text(_variant(text, rep, i), encoding="utf-8")
+            out.append(path)
+        rep += 1
+    return out
+
+
+async def _memory(files: list[Path], root: Path, engine: str) -> list[dict[str, Any]]:
+    cfg = base_config(root)
+    store, pipeline, stage = await _open(cfg, True, engine)
+    samples = []
+    try:
+        done = 0
+        started = time.perf_counter()
+        while done < len(files):
+            chunk = files[done : done + _CHUNK]
+            await ingest_paths(pipeline, chunk, cfg.pipeline.workers)
+            done += len(chunk)
+            assert stage is not None
+            stats = await stage.stats()
+            pid = _engine_pid(stage)
+            samples.append(
+                {
+                    "articles_ingested": done,
+                    "articles_in_archive": (await store.counts())["articles"],
+                    "hot_articles": stats.get("hot_articles"),
+                    "hot_stories": stats.get("hot_stories"),
+                    "rss_mb": round(_rss_mb(), 1),
+                    "engine_rss_mb": round(_rss_mb(pid), 1) if pid else 0.0,
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
+    finally:
+        if stage is not None:
+            stage.close()
+        await store.close()
+    return samples
+
+
+def measure_memory(corpus: Path, articles: int, engine: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-memory-") as tmp:
+        files = generate(corpus, Path(tmp) / "articles", articles)
+        samples = asyncio.run(_memory(files, Path(tmp), engine))
+    return {
+        "articles": articles,
+        "window_days": StoriesConfig().window_days,
+        "repetition_every_days": _REPEAT_DAYS,
+        "samples": samples,
+    }
+
+
+def run(
+    corpus: Path = DEFAULT_CORPUS,
+    runs: int = 3,
+    articles: int = 50_000,
+    engine: str = "process",
+) -> dict[str, Any]:
+    files = corpus_files(corpus)
+    return {
+        "files": len(files),
+        "cpus": os.cpu_count(),
+        "throughput": measure_throughput(files, runs, engine),
+        "memory": measure_memory(corpus, articles, engine) if articles else None,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--articles", type=int, default=50_000)
+    ap.add_argument("--engine", choices=("process", "inline"), default="process")
+    args = ap.parse_args()
+    configure_logging("json", "warning", stream=sys.stderr)
+    print(json.dumps(run(args.corpus, args.runs, args.articles, args.engine), indent=2))
+
+
+if __name__ == "__main__":
+    main()

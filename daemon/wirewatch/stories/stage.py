@@ -1,0 +1,466 @@
+"""The stories stage as the ingest path runs it: a featurizer and an article hook.
+
+The hook methods run in the writer, inside the transaction that stores the
+article, one article at a time in arrival order: they hand the article to
+the engine (:mod:`.engine`), which holds the hot window and decides, and
+write the decision, so an article and its story commit together or not at
+all.
+
+Where the CPU work happens depends on ``StoriesConfig.engine``:
+
+* ``process`` (the default): the engine runs in a process of its own
+  (:mod:`.remote`) and computes the features there too; the featurizer only
+  picks out the mentioned terms and figure values. The writer's process
+  then spends tens of microseconds per article on the stage instead of
+  about a millisecond, which is what keeps a backfill's throughput.
+* ``inline``: :meth:`StoriesStage.featurize` does the CPU part in the ingest
+  worker threads and the engine runs in the writer. Simpler (tests use it),
+  and fine for a trickle of articles.
+
+The hot window is memory that the transaction does not cover. After a
+rollback it may hold articles that were never committed, so it is marked
+stale and rebuilt from the store (through the writer's connection) before
+the next article is placed. The same happens when the engine process dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
+from typing import Any
+
+import aiosqlite
+
+from ..logs import get_logger
+from ..models import Article, Figure, Mention
+from ..store.articles import RecordToStore
+from ..store.base import iso, utcnow
+from ..store.stories import (
+    Placement,
+    SignatureRow,
+    StoriesMixin,
+    merge_stories,
+    place_article,
+    record_copy,
+    record_sighting,
+    rename_story,
+    story_id_of,
+    story_sources,
+    window_rows,
+    window_start,
+)
+from .config import StoriesConfig
+from .copies import CopyVerdict
+from .engine import FeatureJob, Placed, PlaceRequest, StoriesEngine, WindowEntry
+from .features import FEATURES_VERSION, StoryFeatures, featurize, figure_values, source_of
+from .remote import EngineError, EngineProcess
+
+log = get_logger(__name__)
+
+_RECENT = 1024
+_DAY = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoryInput:
+    """What the featurizer passes on in ``process`` mode: the cheap parts, and the
+    key under which the engine process is featurizing the article ahead."""
+
+    mention_terms: tuple[str, ...]
+    figures: tuple[str, ...] | None
+    ahead: int | None = None
+    features: StoryFeatures | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """What the stage decided for one article (or one sighting of it).
+
+    Later hooks in the same transaction (the rules) read it through
+    :meth:`StoriesStage.assignment` to say "N outlets report X".
+    """
+
+    article_id: int
+    story_id: int
+    new_story: bool
+    score: float
+    reason: str
+    source: str
+    new_source: bool
+    matched_article_id: int | None = None
+    copy_of: int | None = None
+    copy: CopyVerdict | None = None
+    merged: tuple[int, ...] = ()
+    sighting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StorySummary:
+    """A story as an alert names it: id, title and the distinct sources so far."""
+
+    id: int
+    title: str
+    sources: tuple[str, ...]
+    articles: int = 0
+
+
+async def story_summary(db: aiosqlite.Connection, article_id: int) -> StorySummary | None:
+    """The story of a stored article, through any connection (the writer's included)."""
+    story_id = await story_id_of(db, article_id)
+    if story_id is None:
+        return None
+    title, count, sources = await story_sources(db, story_id)
+    return StorySummary(story_id, title, sources, count)
+
+
+def _entry(row: SignatureRow) -> WindowEntry:
+    return WindowEntry(
+        article_id=row.article_id,
+        story_id=row.story_id,
+        at=datetime.fromisoformat(row.at).timestamp(),
+        dated=row.dated,
+        text_hash=row.text_hash,
+        minhash=row.minhash,
+        shingles=row.shingles,
+        term_hashes=row.term_hashes,
+        term_weights=row.term_weights,
+        figures=row.figures,
+        title=row.title,
+        title_derived=row.title_derived,
+        paragraphs=tuple(row.body.split("\n\n")),
+        copies=row.copies,
+        story_best_article_id=row.story_best_article_id,
+    )
+
+
+class StoriesStage:
+    """Groups stored articles into stories and links copies (an ``ArticleHook``)."""
+
+    def __init__(self, cfg: StoriesConfig | None = None, inboxes: Sequence[Path] = ()) -> None:
+        self.cfg = cfg if cfg is not None else StoriesConfig()
+        self.inboxes = tuple(PurePath(os.path.abspath(p)) for p in inboxes)
+        self._engine: StoriesEngine | None = None
+        self._remote: EngineProcess | None = None
+        if self.cfg.engine == "process":
+            self._remote = EngineProcess(self.cfg)
+        else:
+            self._engine = StoriesEngine(self.cfg)
+        self._stale = True
+        self._keys = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._recent: OrderedDict[int, Assignment] = OrderedDict()
+        self.counts: dict[str, int] = {
+            "articles": 0,
+            "sightings": 0,
+            "copies": 0,
+            "joined": 0,
+            "new_stories": 0,
+            "merges": 0,
+            "reloads": 0,
+        }
+
+    # -- the worker-thread part ------------------------------------------------------
+    def featurize(
+        self, article: Article, figures: Sequence[Figure], mentions: Sequence[Mention]
+    ) -> StoryFeatures | StoryInput:
+        """The pipeline's featurizer (runs in the ingest worker threads).
+
+        Inline, the full features; with the engine in its own process, only
+        the terms and figure values, since the engine computes the rest
+        without taking this process's interpreter lock.
+        """
+        remote = self._remote
+        if remote is not None:
+            terms = tuple(m.term for m in mentions)
+            values = figure_values(figures) if figures else None
+            key = next(self._keys)
+            published = article.published.timestamp() if article.published else None
+            job = FeatureJob(
+                key,
+                article.title,
+                article.paragraphs,
+                terms,
+                values,
+                published,
+                article.date_estimated,
+                time.time(),
+            )
+            return StoryInput(terms, values, key if remote.post("ahead", job) else None)
+        cfg = self.cfg
+        feats = featurize(
+            article,
+            figures,
+            mentions,
+            num_perm=cfg.num_perm,
+            shingle_size=cfg.shingle_size,
+            entity_weight=cfg.entity_weight,
+            title_weight=cfg.title_weight,
+        )
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return feats
+        key = next(self._keys)
+        published = article.published.timestamp() if article.published else None
+        try:
+            loop.call_soon_threadsafe(
+                self._prepare_ahead,
+                key,
+                feats,
+                article.paragraphs,
+                published,
+                article.date_estimated,
+                time.time(),
+            )
+        except RuntimeError:  # the loop is closing
+            return feats
+        return StoryInput((), None, key, feats)
+
+    def _prepare_ahead(
+        self,
+        key: int,
+        feats: StoryFeatures,
+        paragraphs: tuple[str, ...],
+        published: float | None,
+        date_estimated: bool,
+        now: float,
+    ) -> None:
+        """On the event loop, between other work: retrieve the article's candidates
+        before its turn in the writer comes."""
+        engine = self._engine
+        if engine is not None and not self._stale:
+            engine.prepare_ahead(key, feats, paragraphs, published, date_estimated, now)
+
+    # -- start and stop -------------------------------------------------------------
+    async def load(self, store: StoriesMixin) -> int:
+        """Rebuild the hot window from the store; returns its size.
+
+        Call once before the writer starts (and after a restart: the window
+        is read back from the store, so nothing learnt is lost).
+        """
+        self._loop = asyncio.get_running_loop()
+        rows = await store.story_window(self.cfg.window_days * _DAY)
+        hot = await self._load_entries([_entry(r) for r in rows])
+        log.info("stories_loaded", hot_articles=hot, engine=self.cfg.engine)
+        return hot
+
+    def close(self) -> None:
+        """Stop the engine process, if there is one."""
+        if self._remote is not None:
+            self._remote.stop()
+
+    async def _rebuild(self, db: aiosqlite.Connection) -> int:
+        since, _ = await window_start(db, self.cfg.window_days * _DAY)
+        entries = [_entry(r) for r in await window_rows(db, since)] if since else []
+        return await self._load_entries(entries)
+
+    async def _load_entries(self, entries: list[WindowEntry]) -> int:
+        if self._remote is not None:
+            try:
+                if not self._remote.alive:
+                    self._remote.start()
+                hot = int(await self._remote.call("load", entries))
+            except (EngineError, OSError, RuntimeError):
+                self._fall_back()
+            else:
+                self._stale = False
+                return hot
+        assert self._engine is not None
+        hot = self._engine.load(entries)
+        self._stale = False
+        return hot
+
+    def _fall_back(self) -> None:
+        """Run the engine in this process from now on (the engine process failed).
+
+        Slower, but no article waits on a process that cannot run (a
+        program whose main module is not import-safe breaks ``spawn``).
+        """
+        log.error("stories_engine_process_failed", exc_info=True, fallback="inline")
+        if self._remote is not None:
+            self._remote.kill()
+        self._remote = None
+        self._engine = StoriesEngine(self.cfg)
+        self._stale = True
+
+    async def _reload(self, db: aiosqlite.Connection) -> None:
+        hot = await self._rebuild(db)
+        self.counts["reloads"] += 1
+        log.info("stories_reloaded", hot_articles=hot)
+
+    async def stats(self) -> dict[str, Any]:
+        """Counters and the hot window's size, for metrics and status."""
+        out: dict[str, Any] = dict(self.counts)
+        if self._remote is not None and self._remote.alive and not self._stale:
+            out.update(await self._remote.call("stats"))
+        elif self._engine is not None:
+            out.update(self._engine.stats())
+        return out
+
+    # -- the hook ---------------------------------------------------------------------
+    def rolled_back(self) -> None:
+        self._stale = True
+        self._recent.clear()
+
+    def assignment(self, article_id: int) -> Assignment | None:
+        """The decision for an article placed recently (in this transaction or just before)."""
+        return self._recent.get(article_id)
+
+    async def story_of(self, db: aiosqlite.Connection, article_id: int) -> StorySummary | None:
+        """The story an article is in, as of this transaction (for the rules stage)."""
+        return await story_summary(db, article_id)
+
+    async def article_stored(
+        self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
+    ) -> None:
+        if self._stale:
+            await self._reload(db)
+        try:
+            await self._place(db, article_id, record, path)
+        except BaseException:
+            self._stale = True
+            raise
+
+    async def article_seen_again(
+        self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
+    ) -> None:
+        """A byte-identical file: a new sighting, perhaps from a new source; no new article."""
+        try:
+            story_id = await story_id_of(db, article_id)
+            if story_id is None:
+                # Stored before this stage ran: place it now.
+                if self._stale:
+                    await self._reload(db)
+                await self._place(db, article_id, record, path)
+                return
+            now = iso(utcnow()) or ""
+            source = source_of(record.article, path, self.inboxes)
+            new_source = await record_sighting(db, article_id, story_id, source, now)
+        except BaseException:
+            self._stale = True
+            raise
+        self.counts["sightings"] += 1
+        reason = "seen again" + (f" from a new source ({source})" if new_source else "")
+        self._remember(
+            Assignment(article_id, story_id, False, 1.0, reason, source, new_source, sighting=True)
+        )
+
+    # -- placing one article ------------------------------------------------------------
+    def _request(self, article_id: int, record: RecordToStore, now: datetime) -> PlaceRequest:
+        a = record.article
+        f = record.features
+        features = f if isinstance(f, StoryFeatures) and f.version == FEATURES_VERSION else None
+        ahead = None
+        if isinstance(f, StoryInput):
+            terms, figures, ahead = f.mention_terms, f.figures, f.ahead
+            if f.features is not None and f.features.version == FEATURES_VERSION:
+                features = f.features
+        else:
+            terms = tuple(m.term for m in record.mentions)
+            figures = figure_values(record.figures) if record.figures else None
+        return PlaceRequest(
+            article_id=article_id,
+            title=a.title,
+            title_derived=a.title_derived,
+            paragraphs=a.paragraphs,
+            published=a.published.timestamp() if a.published is not None else None,
+            date_estimated=a.date_estimated,
+            now=now.timestamp(),
+            features=features,
+            mention_terms=terms,
+            figures=figures,
+            ahead=ahead,
+        )
+
+    async def _decide(self, db: aiosqlite.Connection, req: PlaceRequest) -> Placed:
+        if self._remote is not None:
+            try:
+                placed: Placed = await self._remote.call("place", req)
+            except EngineError:
+                self._fall_back()
+                # The writer's connection sees this transaction's placements too.
+                await self._reload(db)
+            else:
+                return placed
+        assert self._engine is not None
+        return self._engine.place(req)
+
+    async def _place(
+        self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
+    ) -> None:
+        now_dt = utcnow()
+        now = iso(now_dt) or ""
+        source = source_of(record.article, path, self.inboxes)
+        p = await self._decide(db, self._request(article_id, record, now_dt))
+        feats = p.features
+        if p.copy_of is not None and p.copy is not None:
+            v = p.copy
+            await record_copy(
+                db,
+                article_id,
+                p.copy_of,
+                kind=v.kind,
+                method=v.method,
+                similarity=v.similarity,
+                containment=v.containment,
+                aligned=v.aligned,
+                figures_overlap=v.figures_overlap,
+            )
+        await place_article(
+            db,
+            Placement(
+                article_id=article_id,
+                story_id=p.story_id,
+                score=p.score,
+                reason=p.reason,
+                matched_article_id=p.matched,
+                source=source,
+                at=iso(datetime.fromtimestamp(p.at, UTC)) or now,
+                dated=p.dated,
+                joined_at=now,
+                version=feats.version,
+                text_hash=feats.text_hash,
+                minhash=feats.minhash,
+                shingles=feats.shingles,
+                term_hashes=feats.term_hashes,
+                term_weights=feats.term_weights,
+                figures=feats.figures,
+            ),
+        )
+        if p.merge:
+            await merge_stories(db, p.story_id, p.merge, now)
+        if p.renamed is not None:
+            await rename_story(db, p.story_id, p.renamed, now)
+
+        self.counts["articles"] += 1
+        self.counts["copies"] += p.copy_of is not None
+        self.counts["new_stories"] += p.new_story
+        self.counts["joined"] += not p.new_story
+        self.counts["merges"] += len(p.merge)
+        self._remember(
+            Assignment(
+                article_id,
+                p.story_id,
+                p.new_story,
+                p.score,
+                p.reason,
+                source,
+                True,
+                p.matched,
+                p.copy_of,
+                p.copy,
+                p.merge,
+            )
+        )
+
+    def _remember(self, a: Assignment) -> None:
+        self._recent[a.article_id] = a
+        self._recent.move_to_end(a.article_id)
+        while len(self._recent) > _RECENT:
+            self._recent.popitem(last=False)

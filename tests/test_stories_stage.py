@@ -1,0 +1,327 @@
+"""The stories stage end to end: the engine, the hook in the store's transaction, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+
+from conftest import seed_files
+from wirewatch.config import ExtractConfig
+from wirewatch.extract.extractor import build_extractor
+from wirewatch.ingest import BatchWriter, Pipeline
+from wirewatch.models import Article
+from wirewatch.parse import parse_bytes
+from wirewatch.store import FileToStore, RecordToStore, Store
+from wirewatch.stories import StoriesConfig, StoriesStage
+from wirewatch.stories.commands import add_commands, story_of_article
+from wirewatch.stories.engine import PlaceRequest, StoriesEngine
+from wirewatch.stories.features import featurize
+
+SEED_MTIME = datetime(2022, 2, 5, 12, tzinfo=UTC)
+WATCHLIST = {"Zelensky": ["Zelenskiy"], "Kyiv": ["Kiev"], "Putin": ["Vladimir Putin"], "NATO": []}
+
+
+StoryStore = Store
+
+
+@cache
+def extractor() -> Any:
+    return build_extractor(ExtractConfig(watchlist=WATCHLIST))
+
+
+def record_of(data: bytes, name: str, mtime: datetime = SEED_MTIME) -> RecordToStore:
+    parsed = parse_bytes(data, name=name, mtime=mtime)[0]
+    figures, mentions = extractor()(parsed.article)
+    sha = hashlib.sha256(data).hexdigest()
+    return RecordToStore(sha, parsed.article, figures, mentions)
+
+
+@cache
+def seed_records() -> dict[str, RecordToStore]:
+    return {p.name: record_of(p.read_bytes(), p.name) for p in seed_files()}
+
+
+def request(article_id: int, a: Article, rec: RecordToStore) -> PlaceRequest:
+    return PlaceRequest(
+        article_id=article_id,
+        title=a.title,
+        title_derived=a.title_derived,
+        paragraphs=a.paragraphs,
+        published=a.published.timestamp() if a.published else None,
+        date_estimated=a.date_estimated,
+        now=SEED_MTIME.timestamp(),
+        features=featurize(a, rec.figures, rec.mentions),
+    )
+
+
+# -- the engine alone ----------------------------------------------------------------------
+
+
+def test_the_five_seeds_are_one_story_in_every_arrival_order() -> None:
+    seeds = list(seed_records().items())
+    reqs = [request(i + 1, rec.article, rec) for i, (_, rec) in enumerate(seeds)]
+    names = {i + 1: name[:3] for i, (name, _) in enumerate(seeds)}
+    for order in itertools.permutations(range(len(reqs))):
+        engine = StoriesEngine(StoriesConfig(engine="inline"))
+        placed = [engine.place(reqs[i]) for i in order]
+        story = {p.article_id: p.story_id for p in placed}
+        for p in placed:
+            for merged in p.merge:
+                story = {a: (p.story_id if s == merged else s) for a, s in story.items()}
+        assert len(set(story.values())) == 1, (order, story)
+        copies = {(names[p.article_id], names[p.copy_of]) for p in placed if p.copy_of}
+        assert copies in ({("004", "001")}, {("001", "004")}), (order, copies)
+
+
+# -- the stage with a store ----------------------------------------------------------------
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[StoryStore]:
+    s = await StoryStore.open(tmp_path / "var" / "w.db")
+    yield s
+    await s.close()
+
+
+def file_of(path: str, rec: RecordToStore) -> FileToStore:
+    return FileToStore(path, rec.sha256, 1, 0, [rec])
+
+
+async def place_seeds(
+    store: StoryStore, stage: StoriesStage, names: list[str], folder: str = "/inbox"
+) -> None:
+    recs = seed_records()
+    for name in names:
+        rec = recs[name]
+        feats = stage.featurize(rec.article, rec.figures, rec.mentions)
+        rec = RecordToStore(rec.sha256, rec.article, rec.figures, rec.mentions, feats)
+        await store.store_files([file_of(f"{folder}/{name}", rec)], [stage])
+
+
+async def test_seeds_through_the_hook_make_one_story_with_its_copy(store: StoryStore) -> None:
+    stage = StoriesStage(StoriesConfig(engine="inline"), inboxes=[Path("/inbox")])
+    await stage.load(store)
+    names = sorted(seed_records())
+    await place_seeds(store, stage, names)
+    counts = await store.story_counts()
+    assert counts["stories"] == 1 and counts["articles_in_stories"] == 5
+    assert counts["copies"] == 1
+    [story] = await store.recent_stories()
+    assert story["articles"] == 5
+    assert story["sources"] == 4  # AFP (001, 004), Reuters (002), 000, 003
+    detail = await store.story_detail(story["id"])
+    assert detail is not None
+    copies = [a for a in detail["articles"] if a["copy_of"] is not None]
+    assert len(copies) == 1 and copies[0]["copy_kind"] == "near"
+    troops = [f for f in detail["figures"] if f["low"] == 100_000]
+    assert troops and troops[0]["sources"] == 4
+    assert any(t["term"] == "Putin" and t["sources"] == 4 for t in detail["terms"])
+    # What inspect shows for one of them.
+    sha = seed_records()[names[4]].sha256
+    found = await story_of_article(store, sha)
+    assert found is not None and found["story_id"] == story["id"]
+    assert "copy" in found["reason"] and found["copy_method"] == "aligned"
+    # The rules stage's view, through the writer's kind of connection.
+    db = await aiosqlite.connect(store.path)
+    try:
+        summary = await stage.story_of(db, 1)
+    finally:
+        await db.close()
+    assert summary is not None and summary.id == story["id"] and len(summary.sources) == 4
+
+
+async def test_a_byte_identical_file_is_a_sighting_not_an_article(store: StoryStore) -> None:
+    stage = StoriesStage(StoriesConfig(engine="inline"), inboxes=[Path("/inbox")])
+    await stage.load(store)
+    rec = seed_records()[sorted(seed_records())[1]]
+    await store.store_files([file_of("/inbox/afp/one.txt", rec)], [stage])
+    await store.store_files([file_of("/inbox/afp/again.txt", rec)], [stage])
+    await store.store_files([file_of("/inbox/other-desk/copy.txt", rec)], [stage])
+    counts = await store.counts()
+    assert counts["articles"] == 1 and counts["sightings"] == 3
+    seen = stage.assignment(1)
+    assert seen is not None and seen.sighting
+    [story] = await store.recent_stories()
+    assert story["articles"] == 1
+    assert story["sources"] == 1  # the AFP hint names the source of all three files
+
+
+async def test_the_window_is_read_back_after_a_restart(tmp_path: Path) -> None:
+    names = sorted(seed_records())
+    path = tmp_path / "w.db"
+    store = await StoryStore.open(path)
+    stage = StoriesStage(StoriesConfig(engine="inline"))
+    assert await stage.load(store) == 0
+    await place_seeds(store, stage, names[:3])
+    await store.close()
+
+    store = await StoryStore.open(path)
+    stage = StoriesStage(StoriesConfig(engine="inline"))
+    try:
+        assert await stage.load(store) == 3
+        await place_seeds(store, stage, names[3:])
+        counts = await store.story_counts()
+    finally:
+        await store.close()
+    assert counts["stories"] == 1 and counts["articles_in_stories"] == 5
+
+
+async def test_a_rolled_back_batch_leaves_no_trace_in_the_window(store: StoryStore) -> None:
+    stage = StoriesStage(StoriesConfig(engine="inline"))
+    await stage.load(store)
+    names = sorted(seed_records())
+    await place_seeds(store, stage, names[:1])
+
+    class Boom:
+        async def article_stored(self, *args: object) -> None:
+            raise RuntimeError("a later hook failed")
+
+        async def article_seen_again(self, *args: object) -> None:
+            return None
+
+        def rolled_back(self) -> None:
+            return None
+
+    rec = seed_records()[names[1]]
+    with pytest.raises(RuntimeError):
+        await store.store_files([file_of("/inbox/x.txt", rec)], [stage, Boom()])
+    assert (await store.counts())["articles"] == 1
+    await place_seeds(store, stage, names[1:])
+    assert stage.counts["reloads"] == 1
+    counts = await store.story_counts()
+    assert counts["stories"] == 1 and counts["articles_in_stories"] == 5
+
+
+async def test_the_engine_process_gives_the_same_stories(store: StoryStore) -> None:
+    stage = StoriesStage(StoriesConfig(engine="process"))
+    try:
+        await stage.load(store)
+        await place_seeds(store, stage, sorted(seed_records()))
+        stats = await stage.stats()
+    finally:
+        stage.close()
+    counts = await store.story_counts()
+    assert counts["stories"] == 1 and counts["copies"] == 1
+    assert stats["hot_articles"] == 5
+
+
+async def test_a_dead_engine_process_is_replaced_by_the_inline_engine(store: StoryStore) -> None:
+    import os
+    import signal
+
+    stage = StoriesStage(StoriesConfig(engine="process"))
+    names = sorted(seed_records())
+    try:
+        await stage.load(store)
+        await place_seeds(store, stage, names[:2])
+        pid = stage._remote.pid if stage._remote else None
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        await place_seeds(store, stage, names[2:])
+    finally:
+        stage.close()
+    assert stage._remote is None  # running inline from now on
+    counts = await store.story_counts()
+    assert counts["stories"] == 1 and counts["articles_in_stories"] == 5
+
+
+async def test_articles_outside_the_window_never_share_a_story(store: StoryStore) -> None:
+    stage = StoriesStage(StoriesConfig(engine="inline", window_days=2))
+    await stage.load(store)
+    recs = seed_records()
+    names = sorted(recs)
+    # 004 (dated 2022-01-30) and 000 (dated 2022-02-04) are five days apart.
+    await place_seeds(store, stage, [names[4], names[0]])
+    counts = await store.story_counts()
+    assert counts["stories"] == 2
+
+
+async def test_pipeline_wiring_with_featurizer_and_hook(tmp_path: Path, store: StoryStore) -> None:
+    import asyncio
+
+    stage = StoriesStage(StoriesConfig(engine="inline"), inboxes=[tmp_path / "inbox"])
+    await stage.load(store)
+    writer = BatchWriter(store, 50, hooks=[stage])
+    task = asyncio.create_task(writer.run())
+    inbox = tmp_path / "inbox"
+    (inbox / "afp").mkdir(parents=True)
+    pipeline = Pipeline(
+        store=store,
+        writer=writer,
+        after_store="keep",
+        processed_dir=tmp_path / "processed",
+        quarantine_dir=tmp_path / "quarantine",
+        max_bytes=1 << 20,
+        extractor=extractor(),
+        featurizer=stage.featurize,
+    )
+    try:
+        for seed in seed_files():
+            shutil.copy(seed, inbox / seed.name)
+            assert await pipeline.process(inbox / seed.name, inbox) == "stored"
+        shutil.copy(seed_files()[0], inbox / "afp" / "again.txt")
+        assert await pipeline.process(inbox / "afp" / "again.txt", inbox) == "duplicate"
+    finally:
+        task.cancel()
+    [story] = await store.recent_stories()
+    assert story["articles"] == 5
+    assert story["sources"] == 5  # 000 was also seen in the afp folder
+
+
+# -- the commands --------------------------------------------------------------------------
+
+
+def test_stories_and_story_commands(
+    tmp_path: Path, store: StoryStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    async def fill() -> None:
+        stage = StoriesStage(StoriesConfig(engine="inline"))
+        await stage.load(store)
+        await place_seeds(store, stage, sorted(seed_records()))
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(fill())
+    finally:
+        loop.close()
+    cfg = tmp_path / "wirewatch.toml"
+    cfg.write_text(f'[store]\ndatabase = "{store.path}"\n')
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", type=Path)
+    add_commands(parser.add_subparsers(dest="command"))
+
+    args = parser.parse_args(["--config", str(cfg), "stories"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "Biden to send troops" in out and "1 stories" in out
+
+    args = parser.parse_args(["--config", str(cfg), "story", "1"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "5 articles from 4 sources" in out
+    assert "Copies" in out and "near copy" in out
+    assert "100,000 troops" in out
+
+    args = parser.parse_args(["--config", str(cfg), "story", "999"])
+    assert args.func(args) == 1
+
+
+def test_config_rejects_a_merge_bar_below_the_join_bar() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        StoriesConfig(join_threshold=0.6, merge_threshold=0.5)
+    with pytest.raises(ValidationError):
+        StoriesConfig(window_dayz=3)  # type: ignore[call-arg]
