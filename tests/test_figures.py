@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wirewatch.extract import figures as figures_module
+from wirewatch.extract import numbers as numbers_module
+from wirewatch.extract import sentences as sentences_module
 from wirewatch.extract.figures import QUALIFIERS, extract_figures, singular
 from wirewatch.extract.numbers import is_european_style, parse_digits, parse_spelled
-from wirewatch.extract.sentences import split_sentences
+from wirewatch.extract.sentences import sentence_at, split_sentences
 from wirewatch.models import Figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -609,3 +615,315 @@ def test_never_raises_and_spans_match(text: str) -> None:
         assert fig.low <= fig.high
         assert fig.kind in ("count", "money", "percent")
         last = fig.start
+
+
+# --------------------------------------------------------------------------
+# Shortcuts that must not change the output
+#
+# Extraction reads token windows around candidates rather than the whole
+# text, skips numbers and words ruled out from their characters, and finds
+# sentences, names and number style without scanning everything. Each
+# shortcut is checked against a slower way that reads everything.
+# --------------------------------------------------------------------------
+
+_TRICKY_PIECES = [
+    *_PIECES,
+    *[" 2004", " 1999,", " in 2005.", " March 2005", " 2 February", " 31 may", " 45 March"],
+    *[" Article 5", " Chapter 11 ", " No 10", " G7", " 1990s", " 19th", " 90-day", " 2-1"],
+    *[" 0.7-0.8%", " 10:30", " Radio 4's", " 737-800", " the two", " next five", " three"],
+    *[" twenty-five", " two-thirds", " Two", " ONE", " half a million", " a few", " several"],
+    *[" Russia", " Joe Biden", " pro-Moscow", " Anglo-Dutch", " U.S.", " Mr. ", " Éa ", " É"],
+    *[". ", "! ", "? ", '." ', " Mr.", "\r\n", "\n\n", "  ", "\t", " USD", " between", " by"],
+    *["£", "€", "$", "%", "％", "’", "“", "”", " per cent", " percent", " 1,000", " 3,5"],
+]
+_TRICKY = st.lists(st.sampled_from(_TRICKY_PIECES), max_size=60).map("".join)
+
+_TOKEN = re.compile(r"([0-9]+(?:[.,][0-9]+)*)|([^\W\d_]+(?:[-'’][^\W\d_]+)*)|(\S)")
+
+
+def _every_token(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Every number token and every word token as a candidate."""
+    numbers: list[tuple[int, int]] = []
+    words: list[int] = []
+    for m in _TOKEN.finditer(text):
+        if m.lastindex == 1:
+            numbers.append(m.span())
+        elif m.lastindex == 2:
+            words.append(m.start())
+    return numbers, words
+
+
+def _slow_variants(text: str) -> dict[str, list[Figure]]:
+    """The figures of ``text`` read each slower way."""
+    out: dict[str, list[Figure]] = {}
+    with (
+        mock.patch.object(figures_module, "_BACK_CHARS", 0),
+        mock.patch.object(figures_module, "_AHEAD_CHARS", 10**9),
+    ):
+        out["whole lines"] = extract_figures(text)
+    with (
+        mock.patch.object(figures_module, "_BACK_CHARS", 1),
+        mock.patch.object(figures_module, "_AHEAD_CHARS", 1),
+    ):
+        out["smallest windows"] = extract_figures(text)
+    with (
+        mock.patch.object(figures_module, "_candidates", _every_token),
+        mock.patch.object(figures_module, "_number_ruled_out", return_value=False),
+    ):
+        out["every token"] = extract_figures(text)
+    with mock.patch.object(figures_module, "_HYPHEN_CAPITAL_RE", re.compile("")):
+        out["names read word by word"] = extract_figures(text)
+    return out
+
+
+def _assert_shortcuts_agree(text: str) -> None:
+    expected = extract_figures(text)
+    for name, figures in _slow_variants(text).items():
+        assert figures == expected, name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_NEWSY, _TRICKY, st.text(max_size=120)))
+def test_shortcuts_agree_on_generated_text(text: str) -> None:
+    _assert_shortcuts_agree(text)
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_shortcuts_agree_on_seeds(prefix: str) -> None:
+    text, _ = seed_figures(prefix)
+    _assert_shortcuts_agree(text)
+
+
+@needs_bbc
+def test_shortcuts_agree_on_bbc_sample() -> None:
+    for path in sorted(BBC.glob("*/*.txt"))[::40]:
+        _assert_shortcuts_agree(read_text(path))
+
+
+def test_windows_widen_for_a_long_qualifier() -> None:
+    text = "x " * 40 + "and well in excess of US$5bn was paid."
+    with mock.patch.object(figures_module, "_BACK_CHARS", 1):
+        assert texts(text) == ["well in excess of US$5bn"]
+
+
+def test_ruled_out_numbers_are_not_figures() -> None:
+    ruled_out = figures_module._number_ruled_out
+    for text, number in [
+        ("the G7 meeting", "7"),
+        ("in the 1990s", "1990"),
+        ("a 90-day plan", "90"),
+        ("in 2004, sales", "2004"),
+        ("on 2 February", "2"),
+        ("at 10:30 today", "10"),
+        ("Radio 4's show", "4"),
+        ("the 737-800 plane", "737"),
+        ("from 2004 to 2005", "2004"),
+    ]:
+        start = text.index(number)
+        assert ruled_out(text, start, start + len(number)), text
+        assert texts(text) == [], text
+    for text, number in [
+        ("about 2000 troops", "2000"),
+        ("USD 2000", "2000"),
+        ("2000 euros", "2000"),
+        ("between 2000 and 3000 troops", "2000"),
+        ("2000 to 3000 troops", "2000"),
+        ("45 March", "45"),
+        ("0.7-0.8% growth", "0"),
+    ]:
+        start = text.index(number)
+        assert not ruled_out(text, start, start + len(number)), text
+
+
+# Sentences, names, number style and helpers against their plain versions.
+
+_SENTENCE_PIECES = [*".!?\"'”’)]([“‘ \n\r\tAaBZ1x", "Mr.", "U.S.", "Jan.", " A", "...", "é"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_SENTENCE_PIECES), max_size=30).map("".join))
+def test_sentence_at_matches_split_sentences(text: str) -> None:
+    spans = split_sentences(text)
+    for pos, char in enumerate(text):
+        if not char.isspace():
+            assert sentence_at(text, pos) == next(s for s in spans if s[0] <= pos < s[1])
+
+
+def test_sentence_at_on_seeds() -> None:
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text("utf-8")
+        spans = split_sentences(text)
+        for start, end in spans:
+            for pos in (start, (start + end) // 2, end - 1):
+                if not text[pos].isspace():
+                    assert sentence_at(text, pos) == (start, end)
+
+
+_NAME_PIECES = [
+    *["a", "b", "Bc", "De", "the", "Mr", "U.S.", "x-Y", "pro-Moscow", "Anglo-Dutch", "ab-cd"],
+    *["'s", "’s", "'", ".", "..", "-", " ", " ", " ", "  ", ",", "1", "_", "é", "É", "Éa", "A"],
+    *["AB", "x.y", "Ab.", "a.-b", "b'-c", "\t", "ǅa", "Alpha", "Beta", "Gamma", "Delta"],
+]
+
+
+def _names_reference(sentence: str, keep_opener: Callable[[str], bool]) -> tuple[str, ...]:
+    """``_names`` word by word, with every word of ``_NAME_WORD_RE``."""
+    names: list[str] = []
+    group: list[str] = []
+    group_at_start = False
+    prev_end = -1
+
+    def flush() -> None:
+        nonlocal group, group_at_start
+        lone = group_at_start and len(group) == 1
+        if group and not (lone and not keep_opener(group[0])):
+            name = " ".join(group)
+            if name not in names:
+                names.append(name)
+        group, group_at_start = [], False
+
+    for m in figures_module._NAME_WORD_RE.finditer(sentence):
+        word = m.group()
+        if word.count(".") < 2:
+            word = word.rstrip(".")
+        possessive = word.endswith(("'s", "’s"))
+        if possessive:
+            word = word[:-2]
+        if "-" in word:
+            parts = word.split("-")
+            keep = [p for p in parts if p[:1].isupper()]
+            word = "-".join(keep) if len(keep) == len(parts) else (keep[0] if keep else "")
+        joined = prev_end >= 0 and sentence[prev_end : m.start()] == " "
+        at_start = prev_end < 0
+        prev_end = m.end()
+        stop = figures_module.CONTEXT_STOP
+        if not word or not word[0].isupper() or word.lower() in stop or len(word) < 2:
+            flush()
+            continue
+        if not joined:
+            flush()
+        if not group:
+            group_at_start = at_start
+        group.append(word)
+        if possessive:
+            flush()
+        if len(names) >= 12:
+            break
+    flush()
+    return tuple(names[:12])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_NAME_PIECES), max_size=60).map("".join))
+def test_names_match_word_by_word_reading(sentence: str) -> None:
+    def keep(word: str) -> bool:
+        return word.isupper() or word in ("Bc", "Alpha")
+
+    assert figures_module._names(sentence, keep) == _names_reference(sentence, keep)
+
+
+_MIDCAP_PIECES = ["a", "b", "Bc", "De", "Fg", "A", "É", "é", ",", ";", ":", " ", " ", "1", "_"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_MIDCAP_PIECES), max_size=25).map("".join))
+def test_midcap_lookup_matches_findall(text: str) -> None:
+    found = set(figures_module._MIDCAP_RE.findall(text))
+    for word in {*re.findall(r"[^\W\d_]+", text), "Bc", "De", "Fg"}:
+        assert figures_module._is_midcap(text, word) == (word in found), word
+
+
+def _european_reference(text: str) -> bool:
+    """``is_european_style`` scanning the whole text with each pattern."""
+    if numbers_module._EN_COMMA_THOUSANDS.search(text):
+        return False
+    signals = (
+        len(numbers_module._EU_MULTI_DOT.findall(text))
+        + len(numbers_module._EU_DECIMAL_COMMA.findall(text))
+        + len(numbers_module._EU_DOT_THOUSANDS.findall(text))
+    )
+    return signals > len(numbers_module._EN_DECIMAL.findall(text))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*"0123456789.,  a", "100.000", "3,5", "1,234"]), max_size=30))
+def test_european_style_matches_full_scan(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert is_european_style(text) == _european_reference(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_ascii_patterns_match_unicode_ones_on_ascii(text: str) -> None:
+    tokens, tokens_ascii = figures_module._TOKEN_SPLIT_RE, figures_module._TOKEN_SPLIT_ASCII_RE
+    assert tokens_ascii.split(text) == tokens.split(text)
+    names, names_ascii = figures_module._NAME_SCAN_RE, figures_module._NAME_SCAN_ASCII_RE
+    assert names_ascii.findall(text) == names.findall(text)
+
+
+def test_token_kinds_and_letters_match_the_patterns() -> None:
+    letter = re.compile(r"[^\W\d_]")
+    for code in [*range(0x3000), *range(0xFF00, 0x10000)]:
+        char = chr(code)
+        if char.isspace():
+            continue
+        kind = _TOKEN.match(char)
+        assert kind is not None
+        assert figures_module._KINDS[char] == kind.lastindex, hex(code)
+        assert figures_module._is_letter(char, 0) == (letter.match(char) is not None), hex(code)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789.,", min_size=1, max_size=20), st.booleans())
+def test_parse_digits_shortcut(text: str, european: bool) -> None:
+    value = parse_digits(text, european)
+    pattern = numbers_module._EU_NUMBER_PLAIN if european else numbers_module._EN_NUMBER
+    if text.isdigit():
+        assert value == (float(text) if len(text) <= numbers_module.MAX_DIGITS else None)
+        assert value is None or pattern.fullmatch(text)
+
+
+_VAGUE_WORDS = sorted({w for phrase, _, _ in numbers_module.VAGUE for w in phrase} | {"troops"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_VAGUE_WORDS), max_size=6))
+def test_match_vague_takes_the_first_phrase_in_table_order(words: list[str]) -> None:
+    expected = next(
+        (
+            (low, high, len(phrase))
+            for phrase, low, high in numbers_module.VAGUE
+            if tuple(words[: len(phrase)]) == phrase
+        ),
+        None,
+    )
+    assert numbers_module.match_vague(words) == expected
+
+
+def test_ruled_out_words_are_not_figures() -> None:
+    ruled_out = figures_module._word_ruled_out
+    for text, word in [("the two firms met", "two"), ("two-thirds of it", "two")]:
+        assert ruled_out(text, text.index(word)), text
+        assert texts(text) == [], text
+    for text, word in [("the two hundred troops", "two"), ("two firms", "two")]:
+        assert not ruled_out(text, text.index(word)), text
+    assert texts("the two hundred troops") == ["two hundred troops"]
+
+
+_PLAIN_PATTERNS = {
+    "token": r"([0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:[-'’][^\W\d_]+)*|\S)",
+    "name word": r"[^\W\d_]+(?:['’.\-][^\W\d_]+)*\.?",
+    "boundary": r"\n|[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])",
+}
+_PATTERN_PIECES = [*"ab.-'’ Xé1_,!?\"”)]([“\n\t", "..", "a.b", "x-", ". A", "? '", '."', "3.5"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PATTERN_PIECES), max_size=25).map("".join))
+def test_possessive_patterns_match_plain_ones(text: str) -> None:
+    """The patterns give nothing back once matched; they find what the plain ones do."""
+    assert figures_module._TOKEN_SPLIT_RE.split(text) == re.split(_PLAIN_PATTERNS["token"], text)
+    name_words = figures_module._NAME_WORD_RE.findall(text)
+    assert name_words == re.findall(_PLAIN_PATTERNS["name word"], text)
+    boundaries = [m.span() for m in sentences_module._BOUNDARY.finditer(text)]
+    assert boundaries == [m.span() for m in re.finditer(_PLAIN_PATTERNS["boundary"], text)]

@@ -1,9 +1,11 @@
 """Figures an article reports: "more than 100,000 combat troops", "$7.4bn", "67.7%".
 
-``extract_figures`` is a pure function of the text. It tokenises once, then
-reads a quantity wherever a number starts (digits, number words or a vague
-magnitude), looks back for a qualifier ("more than", "an estimated") and
-forward for what is counted (a plural head noun, a currency or a percent).
+``extract_figures`` is a pure function of the text. It reads a quantity
+wherever a number starts (digits, number words or a vague magnitude), looks
+back for a qualifier ("more than", "an estimated") and forward for what is
+counted (a plural head noun, a currency or a percent). Most of an article
+holds no number, so the places a number may start are found first with
+cheap scans, and only a window of tokens around each is read.
 
 Precision matters more than recall: an alert that says "troops: 2014 -> 2022"
 is worse than a missed figure. So a number is dropped unless something says
@@ -35,23 +37,30 @@ Conventions of the records produced:
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import itemgetter
 from typing import Final
 
 from ..models import Figure
 from .numbers import (
+    ARTICLE_FOLLOWERS,
     GLUED_SCALES,
     NUMBER_WORDS,
     SCALES,
+    TEENS,
     TENS,
+    UNITS,
+    VAGUE,
     VAGUE_FIRST_WORDS,
-    is_european_style,
+    is_european_style_at,
     match_vague,
     parse_digits,
     parse_spelled,
 )
-from .sentences import split_sentences
+from .sentences import sentence_at
 
 __all__ = ["QUALIFIERS", "extract_figures", "singular"]
 
@@ -169,6 +178,7 @@ QUALIFIERS: Final[dict[tuple[str, ...], str]] = {
 }
 _ADDITIVE: Final = frozenset(["another", "a further", "an additional", "an extra"])
 _QUALIFIER_MAX_WORDS: Final = max(len(k) for k in QUALIFIERS)
+_QUALIFIER_LAST_WORDS: Final = frozenset(k[-1] for k in QUALIFIERS)
 
 CURRENCY_SYMBOLS: Final[dict[str, str]] = {
     "$": "USD",
@@ -234,6 +244,12 @@ CURRENCY_WORDS: Final[dict[tuple[str, ...], str]] = {
     ("pence",): "GBP",
 }
 _CURRENCY_WORDS_MAX: Final = max(len(k) for k in CURRENCY_WORDS)
+_CURRENCY_FIRST_WORDS: Final = frozenset(k[0] for k in CURRENCY_WORDS)
+# Words after a year that may make it part of a figure: a scale, percent or
+# currency word, or the second half of a range.
+# Words after a number that make it part of a larger amount: a scale, or a
+# percent or currency word.
+_NUMBER_UNITS: Final = frozenset([*SCALES, "percent", "per-cent", "per", *_CURRENCY_FIRST_WORDS])
 # "pounds" alone is also a weight; read it as money only at a money-like size.
 _WEIGHT_AMBIGUOUS: Final = frozenset([("pounds",)])
 _HUNDREDTHS: Final = frozenset([("pence",)])
@@ -295,6 +311,10 @@ _DEMONYM_ENDINGS: Final = ("ans", "ons", "ers", "ites", "ots")
 # reported quantity ("the two sides", "his last three games").
 _REFERENCE_WORDS: Final = _words(
     "the these those its his her their our my your both all first last next other"
+)
+# The longest word the rules on the word before a number compare it with.
+_LONGEST_WORD: Final = max(
+    map(len, [*_QUALIFIER_LAST_WORDS, *ISO_PREFIXES, *_REFERENCE_WORDS, "between"])
 )
 # Units an elliptical count must not borrow: ranks ("rising nine places to
 # 15") and index points ("up 23 points to 6661.89") are positions, not counts.
@@ -419,17 +439,64 @@ _METRE_DISTANCES: Final = frozenset(
 )
 
 _OPENERS: Final = frozenset("([{\"'“‘«")
+# What a number may be glued to on its left.
+_GLUED_BEFORE_NUMBER: Final = frozenset(CURRENCY_SYMBOLS) | _OPENERS
 _CLOSERS_OK_AFTER: Final = frozenset(")]},.;:!?\"”’'»…")
 _APOSTROPHES: Final = frozenset("'’")
 
-_TOKEN_RE: Final = re.compile(
-    r"([0-9]+(?:[.,][0-9]+)*)|([^\W\d_]+(?:[-'’][^\W\d_]+)*)|(\S)", re.UNICODE
-)
+# Tokens are numbers, words, or any other single non-space character; no
+# token holds whitespace, so a scan may restart after any.
+# (Possessive: a token never gives characters back, and the engine then
+# keeps no state to try that.)
+_NUM_PATTERN: Final = r"[0-9]++(?:[.,][0-9]+)*+"
+_WORD_PATTERN: Final = r"[^\W\d_]++(?:[-'’][^\W\d_]+)*+"
+_TOKEN_SPLIT_RE: Final = re.compile(rf"({_NUM_PATTERN}|{_WORD_PATTERN}|\S)")
+
+
+def _ascii_variant(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` for ASCII text: the same matches, without a Unicode lookup per letter.
+
+    On ASCII text the letters (``[^\\W\\d_]``) are exactly ``[A-Za-z]``.
+    """
+    text = pattern.pattern.replace(r"[^\W\d_]", "[A-Za-z]").replace(r"[\W\d_]", "[^A-Za-z]")
+    return re.compile(text)
+
+
+_TOKEN_SPLIT_ASCII_RE: Final = _ascii_variant(_TOKEN_SPLIT_RE)
+_NUMBER_RE: Final = re.compile(_NUM_PATTERN)
+_WORD_TOKEN_RE: Final = re.compile(_WORD_PATTERN)
 _ODD_ENGLISH: Final = re.compile(r"[0-9]{1,3}\.[0-9]{3}")
-_NAME_WORD_RE: Final = re.compile(r"[^\W\d_]+(?:['’.\-][^\W\d_]+)*\.?")
+_NAME_WORD_RE: Final = re.compile(r"[^\W\d_]++(?:['’.\-][^\W\d_]+)*+\.?")
+# The words of ``_NAME_WORD_RE`` that can hold a name, each with the text
+# since the last such word. Words starting with a lowercase ASCII letter and
+# without a hyphen are skipped inside the pattern (as the name word pattern
+# would read them, so the skipping keeps its word boundaries): most words
+# are like that and name nothing. The skip is possessive, and the last
+# match takes the tail with no word.
+_NAME_SCAN_RE: Final = re.compile(
+    r"((?:[\W\d_]|[a-z][^\W\d_]*+(?:['’.][^\W\d_]+)*+(?!-[^\W\d_])\.?+)*+)"
+    f"({_NAME_WORD_RE.pattern})?"
+)
+_NAME_SCAN_ASCII_RE: Final = _ascii_variant(_NAME_SCAN_RE)
+_ASCII_LOWER_RE: Final = re.compile(r"[a-z]")
+# A name word starting with a capital, in ASCII text: a capital with no
+# letter before it, nor a letter and a joiner (which would make it part of
+# the word before), and the rest of the word as ``_NAME_WORD_RE`` reads it.
+_CAPITAL_WORD_ASCII_RE: Final = re.compile(
+    r"[A-Z](?<![A-Za-z].)(?<![A-Za-z]['’.\-].)[A-Za-z]*+(?:['’.\-][A-Za-z]+)*+\.?"
+)
+_HYPHEN_CAPITAL_RE: Final = re.compile(r"-[A-Z]")
+# A capitalised word after a lowercase letter or a comma, i.e. mid-sentence;
+# the words of all its matches in the text are the article's "midcaps".
 _MIDCAP_RE: Final = re.compile(r"[a-z,;:] ([A-ZÀ-ÖØ-Þ][^\W\d_]+)")
+_MIDCAP_WORD_RE: Final = re.compile(r"[A-ZÀ-ÖØ-Þ][^\W\d_]+")
+_MIDCAP_LEADS: Final = frozenset("abcdefghijklmnopqrstuvwxyz,;:")
+_WORD_START_RE: Final = re.compile(r"[^\W\d_]")
 
 _WORD, _NUM, _SYM = 2, 1, 3
+# How a token follows the one before (``_Doc.link``); booleans stand for the
+# first two.
+_GLUED, _SPACED, _BROKEN = 0, 1, 2
 
 # --------------------------------------------------------------------------
 # Public API
@@ -441,27 +508,46 @@ def extract_figures(text: str) -> list[Figure]:
 
     Never raises: a candidate that trips over malformed input is skipped, so
     one odd number cannot cost an article its other figures.
+
+    Only the tokens near a candidate (a number, or a number word that can
+    start a quantity) are read; most of an article holds neither, and
+    tokenising it all would cost more than everything else together.
+    Candidates that their characters alone rule out are not even read.
     """
     if not isinstance(text, str) or not text:
         return []
-    doc = _Doc.build(text)
+    numbers, words = _candidates(text)
+    doc = _Doc(text, is_european_style_at(text, [start for start, _ in numbers]))
+    starts = [start for start, end in numbers if not _number_ruled_out(text, start, end)]
+    if words:
+        starts += [start for start in words if not _word_ruled_out(text, start)]
+        starts.sort()
     figures: list[Figure] = []
-    last_unit: dict[int, tuple[str, str, float]] = {}
-    i = 0
-    n = len(doc.tx)
-    while i < n:
+    last_unit: dict[_Span, tuple[str, str, float]] = {}
+    resume = 0
+    for pos in starts:
+        if pos < resume:
+            continue
+        i = doc.token_at(pos)
+        if i < 0:
+            continue
+        # The scans only approximate tokens; the token itself decides.
         kind = doc.kd[i]
-        if kind == _NUM or (kind == _WORD and _is_anchor(doc.lo[i])):
+        if not (kind == _NUM or (kind == _WORD and _is_anchor(doc.lo[i]))):
+            continue
+        while True:
             try:
                 found = _figure_at(doc, i, last_unit)
+            except _Short:
+                i = doc.widen(pos)
+                continue
             except (ValueError, IndexError, ArithmeticError):
                 found = None
-            if found is not None:
-                fig, next_i = found
-                figures.append(fig)
-                i = max(next_i, i + 1)
-                continue
-        i += 1
+            break
+        if found is not None:
+            fig, next_i = found
+            figures.append(fig)
+            resume = doc.end(max(next_i, i + 1) - 1)
     return figures
 
 
@@ -494,6 +580,10 @@ def singular(word: str) -> str:
 # --------------------------------------------------------------------------
 
 _ANCHORS: Final = NUMBER_WORDS | VAGUE_FIRST_WORDS
+# Number words below a hundred on their own ("two", "twelve", "forty").
+_SMALL_NUMBER_WORDS: Final = frozenset([*UNITS, *TEENS, *TENS])
+# Words a number phrase may hold ("two thousand and five", "tens of thousands of").
+_PHRASE_WORDS: Final = NUMBER_WORDS | {w for phrase, _, _ in VAGUE for w in phrase} | {"and"}
 
 
 def _is_anchor(low: str) -> bool:
@@ -501,91 +591,455 @@ def _is_anchor(low: str) -> bool:
     return low in _ANCHORS or ("-" in low and low.partition("-")[0] in TENS)
 
 
+def _word_pattern() -> bytes:
+    """Where a number word that can begin a quantity may start, in ``_LETTER_MARKS`` bytes.
+
+    A superset of the places ``_figure_at`` can succeed, tested exactly on the
+    token later; it only has to be cheap and never miss. Words that need a
+    next word to mean a quantity require one that could follow: "a" only
+    before "few", "hundred", "million" and the like, "tens" only before
+    "of", "one" only before a scale or "and" ("one and a half million"), as
+    "one" alone is below the smallest figure kept. "hundred", "million" and
+    "dozen" never start one. A follower is looked at but not consumed, so a
+    word after a failed start is still tried.
+
+    The pattern starts with the space before the word, so the engine jumps
+    from space to space, and branches letter by letter (a trie), so most
+    words are rejected at their first or second letter.
+    """
+    followers: dict[str, set[str]] = {}
+    for phrase, _, _ in VAGUE:
+        followers.setdefault(phrase[0], set()).add(phrase[1])
+    for article in ("a", "an"):
+        followers.setdefault(article, set()).update(ARTICLE_FOLLOWERS)
+    followers["one"] = {"hundred", "dozen", "and", *SCALES}
+    followers["half"] = {"a"}
+    guards = {w: "(?![a-z])" for w in (set(UNITS) | set(TEENS)) - set(followers)}
+    guards.update((w, "") for w in TENS)
+    guards.update((w, f"(?= ++(?:{_alternation(after)}))") for w, after in followers.items())
+    return (" " + _trie(guards)).encode("ascii")
+
+
+def _trie(guards: dict[str, str]) -> str:
+    """A pattern for the words of ``guards``, each followed by its guard, as a trie.
+
+    A word that is a prefix of another ("ten", "tens") comes after the
+    longer ones; all alternatives match at the same place, which is all a
+    caller uses.
+    """
+    ends = [guard for word, guard in guards.items() if not word]
+    children: dict[str, dict[str, str]] = {}
+    for word, guard in guards.items():
+        if word:
+            children.setdefault(word[0], {})[word[1:]] = guard
+    branches = [re.escape(c) + _trie(rest) for c, rest in sorted(children.items())] + ends
+    return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+
+
+# Candidates are searched in ASCII copies of the text, one byte per
+# character ("?" for any other), because the regular expression engine
+# jumps to a literal byte far faster than it tries a pattern at every
+# position. In the digit copy every digit is "#"; in the letter copy
+# letters are lowercase and everything else is a space.
+_DIGIT_MARKS: Final = bytes.maketrans(b"0123456789#", b"##########?")
+_LETTER_MARKS: Final = bytes(
+    c | 0x20 if 0x41 <= c <= 0x5A else c if 0x61 <= c <= 0x7A else 0x20 for c in range(256)
+)
+_NUMBER_MARKS_RE: Final = re.compile(rb"#[#]*+(?:[.,]#+)*+")
+_WORD_MARKS_RE: Final = re.compile(_word_pattern())
+
+
+def _candidates(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """(spans of the numbers, where number words may start), each in order.
+
+    The numbers are exactly the number tokens; the words are a superset of
+    the number words that can start a quantity.
+    """
+    ascii_text = text.encode("ascii", "replace")
+    digits = ascii_text.translate(_DIGIT_MARKS)
+    numbers = [m.span() for m in _NUMBER_MARKS_RE.finditer(digits)]
+    letters = b" " + ascii_text.translate(_LETTER_MARKS)
+    return numbers, [m.start() for m in _WORD_MARKS_RE.finditer(letters)]
+
+
+def _number_ruled_out(text: str, start: int, end: int) -> bool:
+    """Whether the number token ``text[start:end]`` certainly starts no figure.
+
+    Judged from the characters around it, which is far cheaper than the
+    token window reading needs; about a third of the numbers in news copy
+    are ruled out here ("G7", "1990s", "90-day", "in 2004", "2 February").
+    Each rule repeats a rejection that ``_figure_at`` reaches on the tokens.
+    """
+    before = text[start - 1 : start]
+    if before and not before.isspace() and before not in _GLUED_BEFORE_NUMBER:
+        # Glued to a word or sign before ("G7", "2-1"): only a currency sign
+        # or an opening bracket may be.
+        return True
+    if end - start > 1 and text[start] == "0" and text[start + 1] not in ".,":
+        # A leading zero ("0619 GMT", "007").
+        return True
+    after = text[end : end + 1]
+    spaced = not after or after.isspace()
+    if not spaced:
+        if _is_letter(text, end):
+            # Glued to a word after: only a scale ("7.4bn") or "pc"/"p" pass.
+            word = _word_at(text, end).lower()
+            return word not in GLUED_SCALES and word not in ("pc", "p")
+        if after in PERCENT_SIGNS:
+            return False
+        if after in ("-", "–"):
+            # Only a percent range ("0.7-0.8%") reads on past a dash.
+            upper = _NUMBER_RE.match(text, end + 1)
+            return upper is None or text[upper.end() : upper.end() + 1] not in PERCENT_SIGNS
+        if after not in _CLOSERS_OK_AFTER:
+            return True
+        if after == ":" and "0" <= text[end + 1 : end + 2] <= "9":
+            # A time or a score ("10:30", "3:1").
+            return True
+        if after in _APOSTROPHES and _is_letter(text, end + 1):
+            # "Radio 4's": a name.
+            return _word_at(text, end + 1).lower() == "s"
+        # A glued closer: nothing is spaced after the number itself.
+    digits = text[start:end]
+    if not digits.isdigit():
+        return False
+    if len(digits) <= 2:
+        # "2 February": a day of the month (``_rejected``).
+        if not spaced or int(digits) > 31:
+            return False
+        following = _token_after(text, end)[0] or ""
+        low = following.lower()
+        return low in MONTHS and (following[:1].isupper() or low not in ("may", "march"))
+    if len(digits) != 4 or not 1800 <= int(digits) <= 2100:
+        return False
+    # A year, which is a figure only with a qualifier, a unit or as one end
+    # of a range; otherwise ``_figure_at`` drops it at once.
+    if start and not text[start - 1].isspace():
+        # A sign or bracket glued before: read it on the tokens.
+        return False
+    before = _word_before(text, start)
+    if before.lower() in _QUALIFIER_LAST_WORDS or before in ISO_PREFIXES:
+        return False
+    return not spaced or not _may_extend(text, end, _token_after(text, end)[0], before.lower())
+
+
+def _word_ruled_out(text: str, start: int) -> bool:
+    """Whether the word at ``start`` (a candidate) certainly starts no figure.
+
+    It does not when it is no number word at all ("two-thirds"), or when a
+    small number stands alone after "the", "its", "next" and the like ("the
+    two firms"), which ``_words_core`` takes for a reference.
+    """
+    word = _word_at(text, start)
+    low = word.lower()
+    if not _is_anchor(low):
+        return True
+    if low not in _SMALL_NUMBER_WORDS and low.partition("-")[0] not in TENS:
+        return False
+    if _word_before(text, start).lower() not in _REFERENCE_WORDS:
+        return False
+    following = _token_after(text, start + len(word))[0]
+    # Followed by another number word, it may be a larger number ("the two hundred").
+    return following is None or following.lower() not in _PHRASE_WORDS
+
+
+def _token_after(text: str, end: int) -> tuple[str | None, int]:
+    """The token after the spaces at ``end`` and where it starts.
+
+    A word in full, else its first character, which is all the rules above
+    need; None at a line break or the end of the text, where nothing
+    follows on the line.
+    """
+    nxt = end
+    while nxt < len(text) and text[nxt].isspace():
+        nxt += 1
+    gap = text[end:nxt]
+    if nxt == len(text) or "\n" in gap or "\r" in gap:
+        return None, nxt
+    return (_word_at(text, nxt) if _is_letter(text, nxt) else text[nxt]), nxt
+
+
+def _word_before(text: str, start: int) -> str:
+    """The word token before the spaces at ``start``, if on the same line ("" if none).
+
+    Only compared with short words: a longer token is cut to a length that
+    matches none of them.
+    """
+    before = start
+    while before > 0 and text[before - 1].isspace():
+        before -= 1
+    gap = text[before:start]
+    if not before or "\n" in gap or "\r" in gap:
+        return ""
+    # A word token reads the same backwards (letters joined by single
+    # hyphens or apostrophes), so the one ending here is the one starting
+    # the reversed text.
+    m = _WORD_TOKEN_RE.match(text[before - 1 : max(0, before - _LONGEST_WORD - 2) or None : -1])
+    return m.group()[::-1] if m else ""
+
+
+def _may_extend(text: str, end: int, following: str | None, before: str) -> bool:
+    """Whether a unit or a range may follow the number ending at ``end``.
+
+    ``following`` is the token spaced after it (``_token_after``) and
+    ``before`` the word before it, lowercase. A range needs "and" after
+    "between", or "to" not after "from" or "by" and then a number, in
+    digits or starting with a number word.
+    """
+    if following is None:
+        return False
+    if following in PERCENT_SIGNS:
+        return True
+    low = following.lower()
+    if low in _NUMBER_UNITS:
+        return True
+    if low == "and":
+        return before == "between"
+    if low == "to" and before not in ("from", "by"):
+        _, at = _token_after(text, end)
+        other, _ = _token_after(text, at + len(following))
+        return other is not None and ("0" <= other[:1] <= "9" or _is_anchor(other.lower()))
+    return False
+
+
+def _word_at(text: str, i: int) -> str:
+    """The word token starting at ``i`` (a letter after a space or other token)."""
+    m = _WORD_TOKEN_RE.match(text, i)
+    return m.group() if m else ""
+
+
+# Characters tokenised before a candidate when its window opens: enough for
+# most qualifiers ("more than", "an estimated"); a look further back widens
+# the window.
+_BACK_CHARS: Final = 28
+# Characters tokenised per step forward: a step usually covers a
+# candidate's unit and counted noun.
+_AHEAD_CHARS: Final = 20
+
+_Span = tuple[int, int]
+
+
+class _Short(Exception):
+    """Reading looked before the start of the token window."""
+
+
 @dataclass(slots=True)
 class _Doc:
-    text: str
-    tx: list[str]
-    lo: list[str]
-    st: list[int]
-    en: list[int]
-    kd: list[int]
-    european: bool
-    sentences: list[tuple[int, int]]
-    sentence_starts: list[int]
-    contexts: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    titlecase: dict[int, bool] = field(default_factory=dict)
-    midcaps: frozenset[str] | None = None
+    """The text with the tokens of one window of a line, grown as reading needs.
 
-    @classmethod
-    def build(cls, text: str) -> _Doc:
-        tx: list[str] = []
-        st: list[int] = []
-        en: list[int] = []
-        kd: list[int] = []
-        for m in _TOKEN_RE.finditer(text):
-            tx.append(m.group())
-            st.append(m.start())
-            en.append(m.end())
-            kd.append(m.lastindex or _SYM)
-        sentences = split_sentences(text)
-        return cls(
-            text=text,
-            tx=tx,
-            lo=[t.lower() for t in tx],
-            st=st,
-            en=en,
-            kd=kd,
-            european=is_european_style(text),
-            sentences=sentences,
-            sentence_starts=[s for s, _ in sentences],
-        )
+    Tokenising is the dearest step and most of a text holds no figure, so
+    only windows around candidates are tokenised. Token indices are local
+    to the window. Forward, ``has`` tokenises on demand up to the line's
+    end; backward, ``has_before`` raises ``_Short`` when a look would pass
+    the window's start (unless that is the line's start), and the reading
+    starts again in a wider window. No look crosses a line break, and a
+    scan may restart after any whitespace, since no token holds any; so
+    reading inside the window sees exactly what reading the tokens of the
+    whole text would.
+    """
+
+    text: str
+    european: bool
+    tx: list[str] = field(default_factory=list)
+    lo: list[str] = field(default_factory=list)
+    st: list[int] = field(default_factory=list)
+    kd: list[int] = field(default_factory=list)
+    link: list[int] = field(default_factory=list)
+    line_start: int = 0
+    line_end: int = -1
+    start: int = 0
+    stop: int = 0
+    sentences: list[_Span] = field(default_factory=list)
+    contexts: dict[_Span, tuple[str, ...]] = field(default_factory=dict)
+    titlecase: dict[_Span, bool] = field(default_factory=dict)
+    midcaps: dict[str, bool] = field(default_factory=dict)
+
+    def token_at(self, pos: int) -> int:
+        """Index of the token starting at ``pos`` (-1 if none), moving the window there.
+
+        Candidates come in order, so the window either grows to ``pos`` or,
+        when ``pos`` is far ahead or on another line, opens anew there.
+        """
+        if not self.line_start <= pos < self.line_end or pos < self.start:
+            self._open(pos, pos - _BACK_CHARS, pos)
+        elif pos >= self.stop:
+            if pos - self.stop > _AHEAD_CHARS:
+                self._open(pos, pos - _BACK_CHARS, pos)
+            else:
+                self._grow(pos)
+        return self._index(pos)
+
+    def widen(self, pos: int) -> int:
+        """Reopen the window further back before ``pos``; the index of its token."""
+        before = self.start - 1
+        self._open(pos, before - 3 * (pos - self.start) - _BACK_CHARS, before)
+        return self._index(pos)
+
+    def _index(self, pos: int) -> int:
+        i = bisect_left(self.st, pos)
+        return i if i < len(self.st) and self.st[i] == pos else -1
+
+    def has(self, i: int) -> bool:
+        """Whether the line has a token ``i``, tokenising up to it if need be."""
+        while i >= len(self.tx):
+            if self.stop >= self.line_end:
+                return False
+            self._grow(self.stop)
+        return True
+
+    def _open(self, pos: int, limit: int, before: int) -> None:
+        """Open a window for ``pos`` after the first space in ``limit:before``.
+
+        Failing a space, the window starts at the line's start. ``widen``
+        passes the space that started the last window as ``before``, so
+        each reopening starts further back.
+        """
+        text = self.text
+        line_start = text.rfind("\n", 0, pos) + 1
+        line_end = text.find("\n", pos)
+        start = line_start
+        if limit > line_start:
+            space = text.find(" ", limit, before)
+            if space >= 0:
+                start = space + 1
+        self.line_start = line_start
+        self.line_end = len(text) if line_end < 0 else line_end
+        self.start = self.stop = start
+        self.tx, self.lo, self.st, self.kd, self.link = [], [], [], [], []
+        self._grow(pos)
+
+    def _grow(self, pos: int) -> None:
+        """Tokenise from ``stop`` to the first space more than ``_AHEAD_CHARS`` past ``pos``."""
+        text = self.text
+        end = text.find(" ", pos + _AHEAD_CHARS + 1, self.line_end)
+        if end < 0:
+            end = self.line_end
+        # [space, token, space, token, ..., space]: the offsets are running
+        # sums of the lengths, and every step runs in C.
+        chunk = text[self.stop : end]
+        parts = (_TOKEN_SPLIT_ASCII_RE if chunk.isascii() else _TOKEN_SPLIT_RE).split(chunk)
+        offsets = list(accumulate(map(len, parts), initial=self.stop))
+        tokens = parts[1::2]
+        gaps = parts[:-1:2]
+        if gaps and self.tx:
+            # The first gap runs from the last token, not from ``stop``.
+            gaps[0] = text[self.end(-1) : offsets[1]]
+        # How each token follows the one before: glued (no gap, False) or
+        # spaced (True), unless a carriage return breaks the line. The
+        # window's first entry is not read: see ``has_before``.
+        if "\r" in chunk or (gaps and "\r" in gaps[0]):
+            self.link += [_BROKEN if "\r" in g else bool(g) for g in gaps]
+        else:
+            self.link += map(bool, gaps)
+        self.tx += tokens
+        self.lo += map(str.lower, tokens)
+        self.st += offsets[1:-1:2]
+        self.kd += map(_KINDS.__getitem__, map(itemgetter(0), tokens))
+        self.stop = end
+
+    def end(self, i: int) -> int:
+        """Where token ``i`` ends."""
+        return self.st[i] + len(self.tx[i])
+
+    def has_before(self, i: int) -> bool:
+        """Whether token ``i`` has a token before it on its line.
+
+        Raises ``_Short`` when that token would be before the window: the
+        caller widens the window and reads again.
+        """
+        if i > 0:
+            return True
+        if self.start > self.line_start:
+            raise _Short
+        return False
+
+    def link_of(self, i: int) -> int:
+        """How token ``i`` (one of the window's) follows the one before (``_GLUED``...)."""
+        if i == 0:
+            self.has_before(0)  # raises unless the window starts its line
+            return _BROKEN
+        return self.link[i]
 
     def glued(self, i: int) -> bool:
         """Token ``i`` touches the token before it (no space between)."""
-        return i > 0 and self.st[i] == self.en[i - 1]
+        if i == 0:
+            return self.has_before(i)
+        return (i < len(self.link) or self.has(i)) and self.link[i] == _GLUED
 
     def spaced(self, i: int) -> bool:
         """Token ``i`` follows the previous one after spaces, on the same line."""
-        if i <= 0 or i >= len(self.tx):
-            return False
-        gap = self.text[self.en[i - 1] : self.st[i]]
-        return bool(gap) and "\n" not in gap and "\r" not in gap
+        if i == 0:
+            return self.has_before(i)
+        return (i < len(self.link) or self.has(i)) and self.link[i] == _SPACED
 
     def joined(self, i: int) -> bool:
         """Token ``i`` continues the previous one's line (glued or spaced)."""
-        return self.glued(i) or self.spaced(i)
+        if i == 0:
+            return self.has_before(i)
+        return (i < len(self.link) or self.has(i)) and self.link[i] != _BROKEN
 
-    def sentence_of(self, pos: int) -> int:
-        return max(0, bisect_right(self.sentence_starts, pos) - 1)
+    def sentence_of(self, pos: int) -> _Span:
+        """The sentence holding character ``pos`` (a token's start)."""
+        for span in self.sentences:
+            if span[0] <= pos < span[1]:
+                return span
+        span = sentence_at(self.text, pos)
+        self.sentences.append(span)
+        return span
 
-    def sentence_text(self, idx: int) -> str:
-        if not self.sentences:
-            return ""
-        s, e = self.sentences[idx]
-        return self.text[s:e]
+    def sentence_text(self, span: _Span) -> str:
+        return self.text[span[0] : span[1]]
 
     def at_sentence_start(self, i: int) -> bool:
         pos = self.st[i]
-        idx = self.sentence_of(pos)
-        if not self.sentences:
-            return True
-        head = self.text[self.sentences[idx][0] : pos]
+        head = self.text[self.sentence_of(pos)[0] : pos]
         return all(not c.isalnum() for c in head)
 
-    def is_titlecase(self, idx: int) -> bool:
+    def is_titlecase(self, span: _Span) -> bool:
         """Headline-style sentence ("Russia Masses 100,000 Troops") where capitals mean little."""
-        if idx not in self.titlecase:
-            words = [w for w in _NAME_WORD_RE.findall(self.sentence_text(idx)) if len(w) > 3]
+        if span not in self.titlecase:
+            words = [w for w in _NAME_WORD_RE.findall(self.sentence_text(span)) if len(w) > 3]
             caps = sum(1 for w in words if w[0].isupper())
-            self.titlecase[idx] = len(words) >= 3 and caps >= 0.7 * len(words)
-        return self.titlecase[idx]
+            self.titlecase[span] = len(words) >= 3 and caps >= 0.7 * len(words)
+        return self.titlecase[span]
 
-    def context(self, idx: int) -> tuple[str, ...]:
-        if idx not in self.contexts:
-            if self.midcaps is None:
-                self.midcaps = frozenset(_MIDCAP_RE.findall(self.text))
-            self.contexts[idx] = _names(self.sentence_text(idx), self.midcaps)
-        return self.contexts[idx]
+    def context(self, span: _Span) -> tuple[str, ...]:
+        if span not in self.contexts:
+            self.contexts[span] = _names(self.sentence_text(span), self.keep_opener)
+        return self.contexts[span]
+
+    def keep_opener(self, word: str) -> bool:
+        """Whether a sentence's capitalised first word is a name: all capitals, or
+        capitalised mid-sentence somewhere in the article."""
+        if word.isupper():
+            return True
+        found = self.midcaps.get(word)
+        if found is None:
+            found = self.midcaps[word] = _is_midcap(self.text, word)
+        return found
+
+
+class _Kinds(dict[str, int]):
+    """A token's kind (``_NUM``, ``_WORD``, ``_SYM``) by its first character.
+
+    The token pattern tells the kinds apart by the first character alone;
+    a lookup per token is cheaper than asking the pattern which group
+    matched. Characters are added as first seen, up to a bound.
+    """
+
+    def __missing__(self, c: str) -> int:
+        kind = _NUM if "0" <= c <= "9" else _WORD if _WORD_START_RE.match(c) else _SYM
+        if len(self) < _MAX_KINDS:
+            self[c] = kind
+        return kind
+
+
+_MAX_KINDS: Final = 4096
+_KINDS: Final = _Kinds()
 
 
 # --------------------------------------------------------------------------
@@ -611,7 +1065,7 @@ class _Core:
 
 
 def _figure_at(
-    doc: _Doc, i: int, last_unit: dict[int, tuple[str, str, float]]
+    doc: _Doc, i: int, last_unit: dict[_Span, tuple[str, str, float]]
 ) -> tuple[Figure, int] | None:
     core = _parse_core(doc, i)
     if core is None:
@@ -620,9 +1074,11 @@ def _figure_at(
     core, qual_start, qualifier, qual_kind = _maybe_range(
         doc, core, qual_start, qualifier, qual_kind
     )
+    if (core.bare_year and not qualifier) or core.odd:
+        # Dropped below whatever follows; no need to read further.
+        return None
     if _rejected(doc, core, qualifier):
         return None
-    sent_idx = doc.sentence_of(doc.st[core.first])
     start_tok = qual_start if qualifier else core.first
     end_tok = core.end
     unit = unit_lemma = ""
@@ -636,12 +1092,12 @@ def _figure_at(
             mods, head = np
             unit = doc.tx[head]
             unit_lemma = singular(unit)
-            modifiers = tuple(doc.tx[m] for m in mods)
+            modifiers = tuple([doc.tx[m] for m in mods])
             end_tok = head + 1
         else:
             if core.source == "vague" or core.bare_year or core.odd or core.low < 2:
                 return None
-            borrowed = last_unit.get(sent_idx)
+            borrowed = _unit_in_sentence(last_unit, doc.st[core.first])
             forward = _forward_unit(doc, core, start_tok)
             additive = qualifier.lower() in _ADDITIVE
             if forward is not None:
@@ -662,10 +1118,9 @@ def _figure_at(
         unit, unit_lemma = CURRENCY_SIGNS.get(core.currency or "", core.currency or ""), "money"
     else:
         unit, unit_lemma = "%", "percent"
-    if core.kind == "count" and not implied:
-        last_unit[sent_idx] = (unit, unit_lemma, core.high)
+    sent_idx = doc.sentence_of(doc.st[core.first])
     start = doc.st[start_tok]
-    end = doc.en[end_tok - 1]
+    end = doc.end(end_tok - 1)
     fig = Figure(
         low=core.low,
         high=core.high,
@@ -683,7 +1138,23 @@ def _figure_at(
         currency=core.currency if core.kind == "money" else None,
         implied_unit=implied,
     )
+    if core.kind == "count" and not implied:
+        last_unit[sent_idx] = (unit, unit_lemma, core.high)
     return fig, end_tok
+
+
+def _unit_in_sentence(
+    last_unit: dict[_Span, tuple[str, str, float]], pos: int
+) -> tuple[str, str, float] | None:
+    """The unit recorded for the sentence holding ``pos``, if any.
+
+    Looked up by position, as sentences do not overlap: finding the
+    sentence itself would cost more, and most lookups find nothing.
+    """
+    for (start, end), unit in last_unit.items():
+        if start <= pos < end:
+            return unit
+    return None
 
 
 def _parse_core(doc: _Doc, i: int) -> _Core | None:
@@ -699,7 +1170,8 @@ def _digits_core(doc: _Doc, i: int) -> _Core | None:
         return None
     first = i
     currency: str | None = None
-    if doc.glued(i):
+    link = doc.link_of(i)
+    if link == _GLUED:
         p = i - 1
         sym = doc.tx[p]
         if sym in CURRENCY_SYMBOLS:
@@ -714,7 +1186,7 @@ def _digits_core(doc: _Doc, i: int) -> _Core | None:
                     return None
         elif sym not in _OPENERS:
             return None
-    elif doc.spaced(i) and doc.tx[i - 1] in ISO_PREFIXES:
+    elif link == _SPACED and doc.tx[i - 1] in ISO_PREFIXES:
         currency = doc.tx[i - 1]
         first = i - 1
     value = parse_digits(s, doc.european)
@@ -723,9 +1195,10 @@ def _digits_core(doc: _Doc, i: int) -> _Core | None:
     kind = "money" if currency else "count"
     scale = 1.0
     scaled = False
+    # Tokens after the first of a window are read directly: ``has``
+    # tokenises them, and only the first one's links need ``has_before``.
     j = i + 1
-    n = len(doc.tx)
-    if j < n and doc.glued(j):
+    if (j < len(doc.kd) or doc.has(j)) and doc.link[j] == _GLUED:
         t = doc.lo[j]
         if doc.kd[j] == _WORD:
             if t in GLUED_SCALES:
@@ -751,9 +1224,15 @@ def _digits_core(doc: _Doc, i: int) -> _Core | None:
                 currency=None,
                 source="digits",
             )
-    if j < n and doc.glued(j) and not _ok_after(doc, j):
+    if (j < len(doc.kd) or doc.has(j)) and doc.link[j] == _GLUED and not _ok_after(doc, j):
         return None
-    if not scaled and kind != "percent" and j < n and doc.spaced(j) and doc.lo[j] in SCALES:
+    if (
+        not scaled
+        and kind != "percent"
+        and (j < len(doc.kd) or doc.has(j))
+        and doc.link[j] == _SPACED
+        and doc.lo[j] in SCALES
+    ):
         scale, scaled = SCALES[doc.lo[j]], True
         j += 1
     last = j - 1
@@ -763,20 +1242,15 @@ def _digits_core(doc: _Doc, i: int) -> _Core | None:
     bare_year = (
         kind == "count" and not scaled and s.isdigit() and len(s) == 4 and 1800 <= value <= 2100
     )
-    odd = kind == "count" and not scaled and not doc.european and bool(_ODD_ENGLISH.fullmatch(s))
-    return _Core(
-        first=first,
-        last=last,
-        end=j,
-        low=value,
-        high=value,
-        kind=kind,
-        currency=currency,
-        source="digits",
-        scaled=scaled,
-        bare_year=bare_year,
-        odd=odd,
+    odd = (
+        kind == "count"
+        and not scaled
+        and not doc.european
+        and "." in s
+        and _ODD_ENGLISH.fullmatch(s) is not None
     )
+    # Positional, in field order: this runs for every number read.
+    return _Core(first, last, j, value, value, kind, currency, "digits", scaled, bare_year, odd)
 
 
 def _percent_range_end(doc: _Doc, j: int) -> float | None:
@@ -784,13 +1258,13 @@ def _percent_range_end(doc: _Doc, j: int) -> float | None:
 
     Only percent ranges are read: a bare "7-8" is a date, score or ratio.
     """
-    if doc.tx[j] not in ("-", "–") or j + 2 >= len(doc.tx):
+    if doc.tx[j] not in ("-", "–") or not doc.has(j + 2):
         return None
     if not (doc.glued(j + 1) and doc.glued(j + 2) and doc.kd[j + 1] == _NUM):
         return None
     if doc.tx[j + 2] not in PERCENT_SIGNS:
         return None
-    if j + 3 < len(doc.tx) and doc.glued(j + 3) and not _ok_after(doc, j + 3):
+    if doc.has(j + 3) and doc.glued(j + 3) and not _ok_after(doc, j + 3):
         return None
     low = parse_digits(doc.tx[j - 1], doc.european)
     high = parse_digits(doc.tx[j + 1], doc.european)
@@ -801,7 +1275,7 @@ def _percent_range_end(doc: _Doc, j: int) -> float | None:
 
 def _words_core(doc: _Doc, i: int) -> _Core | None:
     """A quantity in words: "two thousand five hundred", "half a million", "tens of"."""
-    words = _line_words(doc, i, 8)
+    words = _line_words(doc, i, 8, _PHRASE_WORDS)
     if not words:
         return None
     vague = match_vague(words)
@@ -826,9 +1300,9 @@ def _words_core(doc: _Doc, i: int) -> _Core | None:
     ):
         return None
     j = i + k
-    if j < len(doc.tx) and doc.glued(j) and not _ok_after(doc, j):
+    if doc.has(j) and doc.glued(j) and not _ok_after(doc, j):
         return None
-    scaled = any(w in SCALES for w in words[:k]) or source == "vague"
+    scaled = not SCALES.keys().isdisjoint(words[:k]) or source == "vague"
     j, kind, currency, mult = _unit_words(doc, j, 1.0, scaled)
     return _Core(
         first=i,
@@ -843,15 +1317,22 @@ def _words_core(doc: _Doc, i: int) -> _Core | None:
     )
 
 
-def _line_words(doc: _Doc, i: int, limit: int) -> list[str]:
-    """Lowercase words from ``i`` on, stopping at punctuation or a line break."""
+def _line_words(doc: _Doc, i: int, limit: int, within: frozenset[str] | None = None) -> list[str]:
+    """Lowercase words from ``i`` on, stopping at punctuation or a line break.
+
+    With ``within``, also stopping after the first word that is neither in
+    it nor hyphenated: number phrases are read from their own words and at
+    most one word past them, and reading on would only tokenise further.
+    """
     words: list[str] = []
     k = i
-    n = len(doc.tx)
-    while k < n and len(words) < limit and doc.kd[k] == _WORD:
-        if k > i and not doc.spaced(k):
+    while len(words) < limit and (k < len(doc.kd) or doc.has(k)) and doc.kd[k] == _WORD:
+        if k > i and doc.link[k] != _SPACED:
             break
-        words.append(doc.lo[k])
+        word = doc.lo[k]
+        words.append(word)
+        if within is not None and word not in within and "-" not in word:
+            break
         k += 1
     return words
 
@@ -863,14 +1344,15 @@ def _unit_words(
 
     Returns (next token, kind, currency, multiplier to apply to the amount).
     """
-    n = len(doc.tx)
-    if j >= n or not doc.spaced(j):
+    if not (j < len(doc.kd) or doc.has(j)) or doc.link[j] != _SPACED:
         return j, "count", None, scale
     t = doc.lo[j]
     if doc.tx[j] in PERCENT_SIGNS or t in ("percent", "per-cent"):
         return j + 1, "percent", None, 1.0
-    if t == "per" and j + 1 < n and doc.lo[j + 1] == "cent" and doc.spaced(j + 1):
+    if t == "per" and doc.has(j + 1) and doc.lo[j + 1] == "cent" and doc.link[j + 1] == _SPACED:
         return j + 2, "percent", None, 1.0
+    if t not in _CURRENCY_FIRST_WORDS:
+        return j, "count", None, scale
     words = _line_words(doc, j, _CURRENCY_WORDS_MAX)
     for k in range(len(words), 0, -1):
         key = tuple(words[:k])
@@ -891,7 +1373,7 @@ def _ok_after(doc: _Doc, j: int) -> bool:
     if t not in _CLOSERS_OK_AFTER:
         return False
     nxt = j + 1
-    if nxt < len(doc.tx) and doc.glued(nxt):
+    if (nxt < len(doc.kd) or doc.has(nxt)) and doc.link[nxt] == _GLUED:
         if t == ":" and doc.kd[nxt] == _NUM:
             return False
         if t in _APOSTROPHES and doc.lo[nxt] == "s":
@@ -901,9 +1383,12 @@ def _ok_after(doc: _Doc, j: int) -> bool:
 
 def _qualifier_before(doc: _Doc, first: int) -> tuple[int, str, str]:
     """The qualifier right before token ``first``: (first token, as written, kind)."""
+    if doc.link_of(first) != _SPACED or doc.lo[first - 1] not in _QUALIFIER_LAST_WORDS:
+        # Every qualifier ends with the word just before the number.
+        return first, "", EXACT
     words: list[str] = []
     k = first
-    while k > 0 and len(words) < _QUALIFIER_MAX_WORDS and doc.spaced(k):
+    while len(words) < _QUALIFIER_MAX_WORDS and doc.spaced(k):
         k -= 1
         if doc.kd[k] != _WORD:
             break
@@ -913,7 +1398,7 @@ def _qualifier_before(doc: _Doc, first: int) -> tuple[int, str, str]:
         kind = QUALIFIERS.get(key)
         if kind is not None:
             start = first - size
-            return start, doc.text[doc.st[start] : doc.en[first - 1]], kind
+            return start, doc.text[doc.st[start] : doc.end(first - 1)], kind
     return first, "", EXACT
 
 
@@ -921,12 +1406,13 @@ def _maybe_range(
     doc: _Doc, core: _Core, qual_start: int, qualifier: str, qual_kind: str
 ) -> tuple[_Core, int, str, str]:
     """Widen "between 2,000 and 3,000 troops" or "2,000 to 3,000 troops" into one range."""
-    n = len(doc.tx)
     j = core.end
-    if core.source == "vague" or j + 1 >= n or not doc.spaced(j) or not doc.spaced(j + 1):
+    if core.source == "vague" or not doc.has(j + 1) or doc.link[j] != _SPACED:
         return core, qual_start, qualifier, qual_kind
     joiner = doc.lo[j]
-    before = doc.lo[core.first - 1] if core.first > 0 and doc.spaced(core.first) else ""
+    if joiner not in ("and", "to") or doc.link[j + 1] != _SPACED:
+        return core, qual_start, qualifier, qual_kind
+    before = doc.lo[core.first - 1] if doc.spaced(core.first) else ""
     between = joiner == "and" and before == "between" and not qualifier
     span = joiner == "to" and before not in ("from", "by") and core.kind == "count"
     if not (between or span):
@@ -975,25 +1461,24 @@ def _scale_of(last_token: str) -> float:
 def _rejected(doc: _Doc, core: _Core, qualifier: str) -> bool:
     """Context that makes the number a date, time, name, identifier or score."""
     nxt = core.last + 1
-    n = len(doc.tx)
-    if nxt < n and doc.spaced(nxt):
+    if (nxt < len(doc.kd) or doc.has(nxt)) and doc.link[nxt] == _SPACED:
         t = doc.lo[nxt]
         if doc.kd[nxt] == _NUM:
             return True
-        if t in TIME_WORDS or (t in ("a", "p") and nxt + 2 < n and doc.tx[nxt + 1] == "."):
+        if t in TIME_WORDS or (t in ("a", "p") and doc.has(nxt + 2) and doc.tx[nxt + 1] == "."):
             return True
         if t in MONTHS and (doc.tx[nxt][0].isupper() or t not in ("may", "march")):
             return core.low <= 31 and not core.scaled
     if qualifier:
         return False
     p = core.first - 1
-    if p < 0 or not doc.joined(core.first):
+    if doc.link_of(core.first) == _BROKEN:
         return False
     prev = doc.tx[p]
     low = doc.lo[p]
     if doc.kd[p] == _NUM:
         return True
-    if prev == "." and p > 0 and doc.glued(p):
+    if prev == "." and doc.glued(p):
         if doc.lo[p - 1] in ID_PRECEDERS:
             return True
         if doc.lo[p - 1] in MONTHS:
@@ -1004,7 +1489,7 @@ def _rejected(doc: _Doc, core: _Core, qualifier: str) -> bool:
         return True
     if low in MONTHS and prev[0].isupper():
         return True
-    if low in ("in", "of") and p > 0 and doc.spaced(p):
+    if low in ("in", "of") and doc.spaced(p):
         before = doc.lo[p - 1]
         if doc.kd[p - 1] == _NUM or before in NUMBER_WORDS or before == "out":
             return True
@@ -1028,18 +1513,19 @@ def _noun_phrase(doc: _Doc, j: int) -> tuple[list[int], int] | None:
     stationed in" read correctly.
     """
     mods: list[int] = []
-    n = len(doc.tx)
-    for k in range(j, min(j + 4, n)):
-        if doc.kd[k] != _WORD or not doc.spaced(k):
+    for k in range(j, j + 4):
+        if k >= len(doc.kd) and not doc.has(k):
+            break
+        if doc.kd[k] != _WORD or doc.link[k] != _SPACED:
             return None
         w = doc.tx[k]
         low = doc.lo[k]
         acronym = w.isupper() and len(w) > 1
         if not acronym and low in NP_STOP:
             return None
-        if low.endswith(("'s", "’s")) or low.endswith(("'", "’")):
+        if low.endswith(("'s", "’s", "'", "’")):
             return None
-        if k + 1 < n and doc.glued(k + 1) and doc.tx[k + 1] in ("-", "/"):
+        if doc.has(k + 1) and doc.link[k + 1] == _GLUED and doc.tx[k + 1] in ("-", "/"):
             return None
         if _is_plural(w, low):
             if w[0].isupper() and not _counted_capital(doc, k, w, low):
@@ -1078,9 +1564,9 @@ def _is_plural(w: str, low: str) -> bool:
 def _forward_unit(doc: _Doc, core: _Core, start_tok: int) -> tuple[str, str, float] | None:
     """The noun of "from 155,000 to 110,000 staff" for the bare first number."""
     j = core.end
-    if start_tok == 0 or doc.lo[start_tok - 1] != "from" or not doc.spaced(start_tok):
+    if not doc.spaced(start_tok) or doc.lo[start_tok - 1] != "from":
         return None
-    if j + 1 >= len(doc.tx) or doc.lo[j] != "to" or not doc.spaced(j) or not doc.spaced(j + 1):
+    if not doc.has(j + 1) or doc.lo[j] != "to" or not doc.spaced(j) or not doc.spaced(j + 1):
         return None
     if doc.kd[j + 1] not in (_NUM, _WORD):
         return None
@@ -1120,14 +1606,14 @@ def _elliptical(doc: _Doc, core: _Core, start_tok: int, qualifier: str) -> bool:
     """
     cue = qualifier.lower() in _ADDITIVE
     comma = False
-    if not cue and start_tok > 0 and doc.joined(start_tok):
+    if not cue and doc.joined(start_tok):
         prev = doc.lo[start_tok - 1]
         comma = prev == ","
         cue = comma or prev in ("and", "or", "but", "while", "whereas", "to", "from", "plus")
     if not cue:
         return False
     j = core.end
-    if j >= len(doc.tx) or not doc.joined(j):
+    if not doc.has(j) or not doc.joined(j):
         return not comma
     if doc.kd[j] != _WORD:
         # After a comma a bare number followed by punctuation is usually an
@@ -1144,51 +1630,141 @@ def _elliptical(doc: _Doc, core: _Core, start_tok: int, qualifier: str) -> bool:
 # --------------------------------------------------------------------------
 
 
-def _names(sentence: str, midcaps: frozenset[str]) -> tuple[str, ...]:
+def _is_midcap(text: str, word: str) -> bool:
+    """Whether ``word`` is among ``_MIDCAP_RE.findall(text)``, without finding them all.
+
+    Each place the pattern could match is found with a plain search for
+    " word". It is a match unless an earlier match overlaps it, which can
+    only be one ending just before it (its word's last letter is this
+    place's lowercase letter, as in "a Bc De": "c De" is overlapped by
+    "a Bc"). That one is a match unless overlapped in turn, and so on back
+    along the chain.
+    """
+    if not _MIDCAP_WORD_RE.fullmatch(word):
+        return False
+    needle = " " + word
+    after = len(needle)
+    at = text.find(needle, 1)
+    while at >= 0:
+        lead = at - 1
+        if text[lead] in _MIDCAP_LEADS and not _is_letter(text, at + after):
+            overlapped = False
+            while (lead := _overlapping_match(text, lead)) >= 0:
+                overlapped = not overlapped
+            if not overlapped:
+                return True
+        at = text.find(needle, at + 1)
+    return False
+
+
+def _overlapping_match(text: str, lead: int) -> int:
+    """Start of the possible midcap match whose word ends at ``lead``, else -1."""
+    if not _is_letter(text, lead):
+        return -1
+    first = lead
+    while _is_letter(text, first - 1):
+        first -= 1
+    if (
+        first == lead
+        or first < 2
+        or text[first - 1] != " "
+        or text[first - 2] not in _MIDCAP_LEADS
+        or not _MIDCAP_WORD_RE.match(text, first)
+    ):
+        return -1
+    return first - 2
+
+
+def _is_letter(text: str, i: int) -> bool:
+    """Whether ``text[i]`` exists and is a letter as ``[^\\W\\d_]`` reads one."""
+    if not 0 <= i < len(text):
+        return False
+    c = text[i]
+    if c < "\x80":
+        return c.isalpha()
+    return _WORD_START_RE.match(c) is not None
+
+
+def _name_words(sentence: str) -> list[tuple[str, str]]:
+    """The words of ``sentence`` that may hold a name, each with the text since the last.
+
+    Those are the words of ``_NAME_WORD_RE`` but ones that start with a
+    lowercase ASCII letter and have no hyphen before a capital ("pro-Moscow"
+    has one): such a word names nothing and only ends a name, and the text
+    between two words holds one exactly when it holds a lowercase ASCII
+    letter.
+
+    Most sentences are ASCII with no hyphen before a capital at all, and
+    there the words are the capitalised ones: a pattern that starts with a
+    capital skips the rest of the sentence far faster than one that reads
+    every word. Elsewhere a pattern skips the lowercase words without a
+    hyphen and returns the rest.
+    """
+    if sentence.isascii() and not _HYPHEN_CAPITAL_RE.search(sentence):
+        pairs = []
+        last = 0
+        for m in _CAPITAL_WORD_ASCII_RE.finditer(sentence):
+            start, end = m.span()
+            pairs.append((sentence[last:start], sentence[start:end]))
+            last = end
+        return pairs
+    scan = _NAME_SCAN_ASCII_RE if sentence.isascii() else _NAME_SCAN_RE
+    return [(skipped, word) for skipped, word in scan.findall(sentence) if word]
+
+
+def _names(sentence: str, keep_opener: Callable[[str], bool]) -> tuple[str, ...]:
     """Capitalised names in ``sentence`` ("Russia", "Joe Biden", "Pentagon"), deduplicated.
 
-    A capitalised word opening the sentence counts only if the article also
-    capitalises it mid-sentence, so "Tensions rose" does not make "Tensions"
-    a name but "Russia has" keeps "Russia".
+    A capitalised word opening the sentence counts only if ``keep_opener``
+    says so (the article also capitalises it mid-sentence), so "Tensions
+    rose" does not make "Tensions" a name but "Russia has" keeps "Russia".
     """
     names: list[str] = []
     group: list[str] = []
     group_at_start = False
-    prev_end = -1
-    seen_word = False
 
     def flush() -> None:
         nonlocal group, group_at_start
         lone_opener = group_at_start and len(group) == 1
-        if group and not (lone_opener and not _keep_opener(group[0], midcaps)):
+        if not (lone_opener and not keep_opener(group[0])):
             name = " ".join(group)
             if name not in names:
                 names.append(name)
         group = []
         group_at_start = False
 
-    for m in _NAME_WORD_RE.finditer(sentence):
-        word = m.group()
-        if word.count(".") < 2:
-            word = word.rstrip(".")
-        if not word:
-            continue
-        possessive = word.endswith(("'s", "’s"))
-        if possessive:
-            word = word[:-2]
+    seen = False
+    for skipped, word in _name_words(sentence):
+        if _ASCII_LOWER_RE.search(skipped):
+            # A lowercase word came between: it ended any group.
+            if group:
+                flush()
+            seen = True
+        at_start = not seen
+        joined = seen and skipped == " "
+        seen = True
+        possessive = False
+        if not word.isalpha():
+            # Unlike the usual word, one to trim: dots, a possessive.
+            if "-" not in word and not word[0].isupper():
+                if group:
+                    flush()
+                continue
+            if word.count(".") < 2:
+                word = word.rstrip(".")
+            possessive = word.endswith(("'s", "’s"))
+            if possessive:
+                word = word[:-2]
         if "-" in word:
             # "Moscow-backed" names Moscow; "Anglo-Dutch" stays whole.
-            parts = word.split("-")
-            keep = [p for p in parts if p[:1].isupper()]
-            word = "-".join(keep) if len(keep) == len(parts) else (keep[0] if keep else "")
-        joined = prev_end >= 0 and sentence[prev_end : m.start()] == " "
-        prev_end = m.end()
-        at_start = not seen_word
-        seen_word = True
+            pieces = word.split("-")
+            keep = [p for p in pieces if p[:1].isupper()]
+            word = "-".join(keep) if len(keep) == len(pieces) else (keep[0] if keep else "")
         if not word or not word[0].isupper() or word.lower() in CONTEXT_STOP or len(word) < 2:
-            flush()
+            if group:
+                flush()
             continue
-        if not joined:
+        if group and not joined:
             flush()
         if not group:
             group_at_start = at_start
@@ -1197,9 +1773,6 @@ def _names(sentence: str, midcaps: frozenset[str]) -> tuple[str, ...]:
             flush()
         if len(names) >= _MAX_CONTEXT:
             break
-    flush()
+    if group:
+        flush()
     return tuple(names[:_MAX_CONTEXT])
-
-
-def _keep_opener(word: str, midcaps: frozenset[str]) -> bool:
-    return word.isupper() or word in midcaps

@@ -8,7 +8,7 @@ different reasons than the heuristics deciding what counts as a figure.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 UNITS: Final[dict[str, int]] = {
@@ -100,12 +100,18 @@ VAGUE: Final[tuple[tuple[tuple[str, ...], float, float], ...]] = (
     (("a", "few", "billion"), 2e9, 5e9),
 )
 VAGUE_FIRST_WORDS: Final[frozenset[str]] = frozenset(words[0] for words, _, _ in VAGUE)
+# ``VAGUE`` by first word, each list in table order, so a lookup tries only
+# the phrases that can match.
+_VAGUE_BY_FIRST: Final[dict[str, list[tuple[tuple[str, ...], float, float]]]] = {
+    first: [entry for entry in VAGUE if entry[0][0] == first] for first in VAGUE_FIRST_WORDS
+}
 
 # Words that may start a spelled-out number; "a"/"an"/"half" only with a scale after.
 NUMBER_WORDS: Final[frozenset[str]] = frozenset(
     [*UNITS, *TEENS, *TENS, "hundred", *SCALES, "dozen", "a", "an", "half"]
 )
-_ARTICLE_FOLLOWERS: Final[frozenset[str]] = frozenset(["hundred", *SCALES, "dozen"])
+# Words after which "a"/"an" is a number ("a hundred", "a million").
+ARTICLE_FOLLOWERS: Final[frozenset[str]] = frozenset(["hundred", *SCALES, "dozen"])
 
 _EN_NUMBER = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?")
 _EU_NUMBER_THOUSANDS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?")
@@ -118,6 +124,10 @@ _EU_DECIMAL_COMMA = re.compile(r"(?<![0-9.,])[0-9]+,[0-9]{1,2}(?![0-9]|,[0-9])")
 _EU_DOT_THOUSANDS = re.compile(r"(?<![0-9.,])[0-9]{1,3}\.[0-9]{3}(?![0-9]|[.,][0-9])")
 _EN_COMMA_THOUSANDS = re.compile(r"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9]|,[0-9])")
 _EN_DECIMAL = re.compile(r"(?<![0-9.,])[0-9]+\.[0-9]{1,2}(?![0-9]|[.,][0-9])")
+# Every signal above needs digits, a dot or comma, then a digit.
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_SEPARATED = re.compile(r"[0-9]+[.,][0-9]")
+_RUN_CHARS: Final = frozenset("0123456789.,")
 
 MAX_DIGITS: Final = 15
 
@@ -129,14 +139,36 @@ def is_european_style(text: str) -> bool:
     ambiguous; the rest of the article usually is not. Any English-style
     thousands separator ("100,000") settles it as English.
     """
-    if _EN_COMMA_THOUSANDS.search(text):
-        return False
-    signals = (
-        len(_EU_MULTI_DOT.findall(text))
-        + len(_EU_DECIMAL_COMMA.findall(text))
-        + len(_EU_DOT_THOUSANDS.findall(text))
-    )
-    return signals > len(_EN_DECIMAL.findall(text))
+    return is_european_style_at(text, (m.start() for m in _DIGIT_RUN.finditer(text)))
+
+
+def is_european_style_at(text: str, starts: Iterable[int]) -> bool:
+    """``is_european_style`` for a caller that already knows where the numbers start.
+
+    ``starts`` must hold, once each, the start of every run of digits in
+    ``text`` that begins a run of digits, dots and commas; other positions
+    are skipped. Every style
+    signal starts such a run and stays inside it, so each run holds at most
+    one match of each signal, and trying them only there counts exactly what
+    scanning the whole text with each would, at a fraction of the cost.
+    """
+    signals = english = 0
+    for start in starts:
+        if start and text[start - 1] in _RUN_CHARS:
+            continue
+        if not _SEPARATED.match(text, start):
+            continue
+        if _EN_COMMA_THOUSANDS.match(text, start):
+            return False
+        if _EU_MULTI_DOT.match(text, start):
+            signals += 1
+        if _EU_DECIMAL_COMMA.match(text, start):
+            signals += 1
+        if _EU_DOT_THOUSANDS.match(text, start):
+            signals += 1
+        if _EN_DECIMAL.match(text, start):
+            english += 1
+    return signals > english
 
 
 def parse_digits(s: str, european: bool) -> float | None:
@@ -145,6 +177,9 @@ def parse_digits(s: str, european: bool) -> float | None:
     Malformed means grouping that is not thousands ("1,2,3", "2.4.2005"):
     those are lists, dates or identifiers rather than amounts.
     """
+    if s.isascii() and s.isdigit():
+        # Plain digits, the usual case, read the same in either style.
+        return float(s) if len(s) <= MAX_DIGITS else None
     if len(s) - s.count(",") - s.count(".") > MAX_DIGITS:
         return None
     if european:
@@ -170,7 +205,7 @@ def parse_spelled(words: Sequence[str]) -> tuple[float, int] | None:
     if not words:
         return None
     first = words[0]
-    if first in ("a", "an") and (len(words) < 2 or words[1] not in _ARTICLE_FOLLOWERS):
+    if first in ("a", "an") and (len(words) < 2 or words[1] not in ARTICLE_FOLLOWERS):
         return None
     if first == "half":
         if len(words) >= 3 and words[1] == "a" and words[2] in SCALES:
@@ -275,9 +310,9 @@ def match_vague(words: Sequence[str]) -> tuple[float, float, int] | None:
 
     Returns (low, high, tokens consumed) using the bounds in ``VAGUE``.
     """
-    if not words or words[0] not in VAGUE_FIRST_WORDS:
+    if not words:
         return None
-    for phrase, low, high in VAGUE:
+    for phrase, low, high in _VAGUE_BY_FIRST.get(words[0], ()):
         k = len(phrase)
         if tuple(words[:k]) == phrase:
             return low, high, k

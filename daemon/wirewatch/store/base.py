@@ -39,7 +39,7 @@ class StoreBase:
         self._conn = conn
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = asyncio.Lock()
-        self._reader: aiosqlite.Connection | None = None
+        self._readers: dict[str, aiosqlite.Connection] = {}
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout_ms: int = 5000) -> Self:
@@ -82,9 +82,9 @@ class StoreBase:
             )
 
     async def close(self) -> None:
-        if self._reader is not None:
-            await self._reader.close()
-            self._reader = None
+        readers, self._readers = self._readers, {}
+        for reader in readers.values():
+            await reader.close()
         await self._conn.close()
 
     async def schema_version(self) -> int:
@@ -103,10 +103,22 @@ class StoreBase:
                 raise
             await self._conn.execute("COMMIT")
 
-    async def _read(self) -> aiosqlite.Connection:
-        """A second connection for lookups, so reads never wait on the write lock."""
-        if self._reader is None:
-            self._reader = await aiosqlite.connect(self.path, isolation_level=None)
-            await self._configure(self._reader)
-            await self._reader.execute("PRAGMA query_only=ON")
-        return self._reader
+    async def _read(self, purpose: str = "lookups") -> aiosqlite.Connection:
+        """A connection for reads, so reads never wait on the write lock.
+
+        One per ``purpose``. A read on a shared connection can see an old
+        snapshot: while any statement on it is still open (a coroutine
+        between ``execute`` and closing its cursor), every other statement
+        joins that statement's read transaction. Reads whose answer must
+        include the latest commit (the outbox's next delivery, right after
+        the "sent" commit) use a connection of their own and fetch in one
+        call (``execute_fetchall``), so no statement stays open across an
+        ``await``.
+        """
+        reader = self._readers.get(purpose)
+        if reader is None:
+            reader = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._configure(reader)
+            await reader.execute("PRAGMA query_only=ON")
+            self._readers[purpose] = reader
+        return reader

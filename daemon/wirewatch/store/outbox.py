@@ -256,16 +256,18 @@ class OutboxMixin(StoreBase):
         Later rows wait behind it even when it is backing off; that is what
         delivering in order means.
         """
-        db = await self._read()
-        async with db.execute(
-            f"SELECT {_DELIVERY_COLUMNS}, a.payload FROM deliveries d"
-            " JOIN alerts a ON a.id = d.alert_id"
-            " WHERE d.sink = ? AND d.status = 'pending' ORDER BY d.id LIMIT 1",
-            (sink,),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        db = await self._read("outbox")
+        rows = list(
+            await db.execute_fetchall(
+                f"SELECT {_DELIVERY_COLUMNS}, a.payload FROM deliveries d"
+                " JOIN alerts a ON a.id = d.alert_id"
+                " WHERE d.sink = ? AND d.status = 'pending' ORDER BY d.id LIMIT 1",
+                (sink,),
+            )
+        )
+        if not rows:
             return None
+        row = rows[0]
         return PendingDelivery(_delivery(row), alert_from_json(row[11]))
 
     async def finish_attempt(
