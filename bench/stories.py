@@ -44,7 +44,6 @@ from wirewatch.ingest import BatchWriter, Pipeline, ingest_paths
 from wirewatch.logs import configure_logging
 from wirewatch.service import boilerplate_for
 from wirewatch.store import Store
-from wirewatch.store.stories import StoriesMixin
 from wirewatch.stories import StoriesConfig, StoriesStage
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "bbc"
@@ -52,10 +51,6 @@ SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "wirewatch.tom
 _CHUNK = 10_000
 _REPEAT_DAYS = 9
 _SPREAD_DAYS = 4
-
-
-class BenchStore(Store, StoriesMixin):
-    """The store with the stories queries, whether or not ``Store`` has them yet."""
 
 
 def corpus_files(corpus: Path) -> list[Path]:
@@ -100,10 +95,8 @@ def _engine_pid(stage: StoriesStage | None) -> int | None:
 
 async def _open(
     cfg: Config, with_stage: bool, engine: str
-) -> tuple[BenchStore, Pipeline, StoriesStage | None]:
-    store = await BenchStore.open(
-        cfg.store.database_path, busy_timeout_ms=cfg.store.busy_timeout_ms
-    )
+) -> tuple[Store, Pipeline, StoriesStage | None]:
+    store = await Store.open(cfg.store.database_path, busy_timeout_ms=cfg.store.busy_timeout_ms)
     settings = StoriesConfig.model_validate({"engine": engine})
     stage = StoriesStage(settings) if with_stage else None
     if stage is not None:
@@ -175,7 +168,7 @@ def measure_throughput(files: list[Path], runs: int, engine: str) -> dict[str, A
     }
 
 
-async def _stories_report(store: BenchStore, corpus: Path) -> dict[str, Any]:
+async def _stories_report(store: Store, corpus: Path) -> dict[str, Any]:
     counts = await store.story_counts()
     db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
 

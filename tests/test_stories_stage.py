@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -24,8 +25,8 @@ from wirewatch.parse import parse_bytes
 from wirewatch.store import FileToStore, RecordToStore, Store
 from wirewatch.stories import StoriesConfig, StoriesStage
 from wirewatch.stories.commands import add_commands, story_of_article
-from wirewatch.stories.engine import PlaceRequest, StoriesEngine
-from wirewatch.stories.features import featurize
+from wirewatch.stories.engine import FeatureJob, PlaceRequest, StoriesEngine
+from wirewatch.stories.features import featurize, figure_values
 
 SEED_MTIME = datetime(2022, 2, 5, 12, tzinfo=UTC)
 WATCHLIST = {"Zelensky": ["Zelenskiy"], "Kyiv": ["Kiev"], "Putin": ["Vladimir Putin"], "NATO": []}
@@ -81,6 +82,31 @@ def test_the_five_seeds_are_one_story_in_every_arrival_order() -> None:
         assert len(set(story.values())) == 1, (order, story)
         copies = {(names[p.article_id], names[p.copy_of]) for p in placed if p.copy_of}
         assert copies in ({("004", "001")}, {("001", "004")}), (order, copies)
+
+
+def test_work_done_ahead_gives_the_same_decisions() -> None:
+    """Features and candidates prepared before an article's turn, while others
+    are placed in between, lead to what placing from scratch leads to."""
+    seeds = list(seed_records().values())
+    plain = StoriesEngine(StoriesConfig(engine="inline"))
+    ahead = StoriesEngine(StoriesConfig(engine="inline"))
+    for i, rec in enumerate(seeds, start=1):
+        a = rec.article
+        terms = tuple(m.term for m in rec.mentions)
+        figures = figure_values(rec.figures) if rec.figures else None
+        published = a.published.timestamp() if a.published else None
+        now = SEED_MTIME.timestamp()
+        job = FeatureJob(i, a.title, a.paragraphs, terms, figures, published, a.date_estimated, now)
+        ahead.enqueue(job)
+    while ahead.has_work_ahead:
+        ahead.work_ahead()
+    for i, rec in enumerate(seeds, start=1):
+        req = request(i, rec.article, rec)
+        want = plain.place(req)
+        got = ahead.place(replace(req, features=None, ahead=i))
+        assert (got.story_id, got.copy_of, got.merge) == (want.story_id, want.copy_of, want.merge)
+        assert abs(got.score - want.score) < 0.05
+    assert ahead.ahead_used == len(seeds)
 
 
 # -- the stage with a store ----------------------------------------------------------------

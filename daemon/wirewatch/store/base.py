@@ -40,6 +40,7 @@ class StoreBase:
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = asyncio.Lock()
         self._readers: dict[str, aiosqlite.Connection] = {}
+        self._readers_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout_ms: int = 5000) -> Self:
@@ -116,9 +117,13 @@ class StoreBase:
         ``await``.
         """
         reader = self._readers.get(purpose)
-        if reader is None:
-            reader = await aiosqlite.connect(self.path, isolation_level=None)
-            await self._configure(reader)
-            await reader.execute("PRAGMA query_only=ON")
-            self._readers[purpose] = reader
+        if reader is not None:
+            return reader
+        async with self._readers_lock:  # two first callers must not both connect
+            reader = self._readers.get(purpose)
+            if reader is None:
+                reader = await aiosqlite.connect(self.path, isolation_level=None)
+                await self._configure(reader)
+                await reader.execute("PRAGMA query_only=ON")
+                self._readers[purpose] = reader
         return reader

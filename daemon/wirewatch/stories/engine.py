@@ -38,7 +38,7 @@ from .index import HotArticle, HotWindow, TermVector
 
 _FUTURE_SLACK = 86_400.0
 _COPY_CANDIDATES_FROM_STORIES = 5
-_AHEAD_LIMIT = 4096
+_AHEAD_LIMIT = 512
 
 
 @dataclass(frozen=True, slots=True)

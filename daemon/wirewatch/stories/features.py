@@ -242,7 +242,7 @@ def passage_sets(paragraphs: Sequence[str]) -> list[U32]:
 
 # -- terms and figures -------------------------------------------------------------
 
-_CACHE_LIMIT = 500_000
+_CACHE_LIMIT = 100_000
 _term_keys: dict[str, str] = {}
 """Word → its term key ("" when not a content word). Shared by the worker
 threads: single dict operations are atomic, and a lost race only means a
@@ -272,7 +272,7 @@ def crc_of(text: str) -> int:
     return value
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=65_536)
 def _entity_key(term: str) -> str | None:
     key = " ".join(words(term))
     return "e:" + key if key else None

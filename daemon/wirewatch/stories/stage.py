@@ -9,13 +9,13 @@ all.
 Where the CPU work happens depends on ``StoriesConfig.engine``:
 
 * ``process`` (the default): the engine runs in a process of its own
-  (:mod:`.remote`) and computes the features there too; the featurizer only
-  picks out the mentioned terms and figure values. The writer's process
-  then spends tens of microseconds per article on the stage instead of
-  about a millisecond, which is what keeps a backfill's throughput.
+  (:mod:`.remote`) and computes the features there too; the featurizer
+  sends the article ahead as soon as it is parsed. The writer's process
+  then spends a fraction of a millisecond per article on the stage, and
+  the engine's millisecond runs on another core.
 * ``inline``: :meth:`StoriesStage.featurize` does the CPU part in the ingest
-  worker threads and the engine runs in the writer. Simpler (tests use it),
-  and fine for a trickle of articles.
+  worker threads and the engine runs in the writer's process. Simpler
+  (tests use it), and fine for a trickle of articles.
 
 The hot window is memory that the transaction does not cover. After a
 rollback it may hold articles that were never committed, so it is marked
@@ -172,9 +172,13 @@ class StoriesStage:
     ) -> StoryFeatures | StoryInput:
         """The pipeline's featurizer (runs in the ingest worker threads).
 
-        Inline, the full features; with the engine in its own process, only
-        the terms and figure values, since the engine computes the rest
-        without taking this process's interpreter lock.
+        With the engine in its own process: only the terms and figure
+        values, and the article is sent ahead to the engine, which computes
+        the features and retrieves the candidates while the article waits
+        for the writer, without taking this process's interpreter lock.
+        Inline: the full features here, and the retrieval of candidates is
+        scheduled on the event loop, where it runs before the article's turn.
+        Either way the writer's wait for a placement stays short.
         """
         remote = self._remote
         if remote is not None:
