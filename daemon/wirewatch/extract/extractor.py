@@ -7,6 +7,7 @@ Spans in the figures and mentions index :attr:`Article.text`.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 
 from ..config import ExtractConfig
@@ -23,12 +24,16 @@ def merge_mentions(watched: list[Mention], candidates: list[Mention]) -> list[Me
 
     A name already on the watchlist ("Volodymyr Zelensky") must not also be
     reported as a new candidate, or every rule on new names would fire on it.
+    Watched mentions never overlap each other and come in order, so one
+    bisection per candidate finds the only ones that could overlap it.
     """
-    spans = sorted((m.start, m.end) for m in watched)
+    starts = [m.start for m in watched]
     out = list(watched)
     for c in candidates:
-        if not any(s < c.end and c.start < e for s, e in spans):
-            out.append(c)
+        i = bisect_left(starts, c.end)  # watched mentions starting before c ends
+        if i and watched[i - 1].end > c.start:
+            continue
+        out.append(c)
     out.sort(key=lambda m: m.start)
     return out
 
