@@ -53,7 +53,7 @@ def config_for(
 
 
 async def _one_run(files: list[Path], cfg: Config) -> dict[str, Any]:
-    pipeline = await open_pipeline(cfg, after_store="keep")
+    pipeline = await open_pipeline(cfg, after_store="keep", warm=True)
     try:
         seconds = await ingest_paths(pipeline, files, cfg.pipeline.workers)
         counts = await pipeline.store.counts()

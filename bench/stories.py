@@ -40,9 +40,8 @@ from typing import Any
 
 from wirewatch.config import Config, StoreConfig, load_config
 from wirewatch.extract.extractor import build_extractor
-from wirewatch.ingest import BatchWriter, Pipeline, ingest_paths
+from wirewatch.ingest import BatchWriter, Pipeline, boilerplate_for, ingest_paths
 from wirewatch.logs import configure_logging
-from wirewatch.service import boilerplate_for
 from wirewatch.store import Store
 from wirewatch.stories import StoriesConfig, StoriesStage
 

@@ -139,8 +139,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def inspect_file(path: Path, cfg: Config) -> list[dict[str, Any]]:
     """What the parser and extractors make of one file, as plain data."""
     from .extract.extractor import build_extractor
+    from .ingest import boilerplate_for
     from .parse import parse_bytes
-    from .service import boilerplate_for
 
     data = path.read_bytes()
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)

@@ -108,9 +108,15 @@ class ExtractConfig(_Section):
 
 
 class PipelineConfig(_Section):
-    """How many files are worked on at once."""
+    """How many files are worked on at once, and where.
 
-    workers: Annotated[int, Field(ge=1, le=64)] = 4
+    ``prepare_processes`` worker processes read, parse and extract, so the
+    writer's process keeps its interpreter lock to itself; 0 does that work
+    in threads of the writer's process (less memory, one core).
+    """
+
+    workers: Annotated[int, Field(ge=1, le=256)] = 16
+    prepare_processes: Annotated[int, Field(ge=0, le=64)] = 1
 
 
 class HealthConfig(_Section):

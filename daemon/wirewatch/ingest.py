@@ -14,16 +14,17 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from .config import ParseConfig
 from .logs import get_logger
 from .metrics import Metrics
 from .models import Article, Figure, Mention, ParseError
-from .parse import Boilerplate, parse_bytes
+from .parse import DEFAULT_BOILERPLATE, Boilerplate, parse_bytes
 from .quarantine import move_out, quarantine_file, unique_destination
 from .store import (
     ArticleHook,
@@ -39,6 +40,13 @@ log = get_logger(__name__)
 Extractor = Callable[[Article], tuple[Sequence[Figure], Sequence[Mention]]]
 Featurizer = Callable[[Article, Sequence[Figure], Sequence[Mention]], object]
 AfterStore = Literal["move", "delete", "keep"]
+
+
+def boilerplate_for(cfg: ParseConfig) -> Boilerplate:
+    """The shipped boilerplate rules plus the config's own lines and patterns."""
+    return DEFAULT_BOILERPLATE.extend(
+        lines=cfg.boilerplate_lines, patterns=cfg.boilerplate_patterns
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,7 @@ class Prepared:
 
 
 Outcome = Literal["stored", "duplicate", "quarantined", "skipped", "gone"]
+Preparer = Callable[[Path], Awaitable["Prepared | Rejected | Gone"]]
 
 
 def prepare(
@@ -138,6 +147,21 @@ def prepare(
         "stories": featurize_seconds,
     }
     return Prepared(FileToStore(str(path), sha, len(data), st.st_mtime_ns, records), seconds)
+
+
+def featurized(prepared: Prepared, featurizer: Featurizer) -> Prepared:
+    """``prepared`` with the featurizer's output added to each record.
+
+    For files prepared in another process, which has no handle on the
+    stories engine: the featurizer runs here, in the writer's process.
+    """
+    t = time.perf_counter()
+    records = [
+        replace(r, features=featurizer(r.article, r.figures, r.mentions))
+        for r in prepared.file.records
+    ]
+    seconds = dict(prepared.seconds, stories=time.perf_counter() - t)
+    return Prepared(replace(prepared.file, records=records), seconds)
 
 
 def dispose(path: Path, mode: AfterStore, inbox: Path | None, processed: Path, sha: str) -> None:
@@ -240,8 +264,31 @@ class Pipeline:
     boilerplate: Boilerplate | None = None
     extractor: Extractor | None = None
     featurizer: Featurizer | None = None
+    featurizer_is_cheap: Callable[[], bool] = lambda: False
+    """Whether the featurizer may run on the event loop (else in a thread)."""
+    preparer: Preparer | None = None
+    """Prepares files elsewhere (a process pool); in a worker thread when ``None``."""
     metrics: Metrics | None = None
     counts: IngestCounts = field(default_factory=IngestCounts)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    """What to stop when the pipeline closes (the worker processes)."""
+
+    async def _prepare(self, path: Path) -> Prepared | Rejected | Gone:
+        if self.preparer is None:
+            return await asyncio.to_thread(
+                prepare,
+                path,
+                max_bytes=self.max_bytes,
+                boilerplate=self.boilerplate,
+                extractor=self.extractor,
+                featurizer=self.featurizer,
+            )
+        result = await self.preparer(path)
+        if not isinstance(result, Prepared) or self.featurizer is None:
+            return result
+        if self.featurizer_is_cheap():
+            return featurized(result, self.featurizer)
+        return await asyncio.to_thread(featurized, result, self.featurizer)
 
     async def process(self, path: Path, inbox: Path | None = None) -> Outcome:
         """Take one complete file all the way; returns what became of it."""
@@ -259,14 +306,7 @@ class Pipeline:
                 str(path), st.st_size, st.st_mtime_ns
             ):
                 return "skipped"
-        result = await asyncio.to_thread(
-            prepare,
-            path,
-            max_bytes=self.max_bytes,
-            boilerplate=self.boilerplate,
-            extractor=self.extractor,
-            featurizer=self.featurizer,
-        )
+        result = await self._prepare(path)
         if isinstance(result, Gone):
             log.info("file_skipped", path=str(path), reason=result.detail)
             return "gone"

@@ -25,15 +25,15 @@ from typing import Any
 
 import aiosqlite
 
-from .config import Config, ConfigError, ParseConfig, load_config
+from .config import Config, ConfigError, load_config
 from .extract.extractor import build_extractor
 from .health import HealthServer
-from .ingest import BatchWriter, Pipeline
+from .ingest import BatchWriter, Pipeline, boilerplate_for
 from .logs import get_logger
 from .metrics import Metrics
 from .models import Alert
 from .notify.deliver import Dispatcher
-from .parse import DEFAULT_BOILERPLATE, Boilerplate
+from .prepare_pool import PreparePool
 from .rules.commands import load_configured_rules, sink_names
 from .rules.engine import RulesStage
 from .rules.facts import StoryInfo
@@ -53,13 +53,6 @@ WRITER_STUCK_SECONDS = 60.0
 class HealthReport:
     ok: bool
     checks: dict[str, str]
-
-
-def boilerplate_for(cfg: ParseConfig) -> Boilerplate:
-    """The shipped boilerplate rules plus the config's own lines and patterns."""
-    return DEFAULT_BOILERPLATE.extend(
-        lines=cfg.boilerplate_lines, patterns=cfg.boilerplate_patterns
-    )
 
 
 async def story_info(db: aiosqlite.Connection, article_id: int) -> StoryInfo | None:
@@ -113,14 +106,19 @@ async def build_rules_stage(cfg: Config, store: Store, metrics: Metrics | None) 
 
 
 async def open_pipeline(
-    cfg: Config, *, after_store: str | None = None, metrics: Metrics | None = None
+    cfg: Config,
+    *,
+    after_store: str | None = None,
+    metrics: Metrics | None = None,
+    warm: bool = False,
 ) -> Pipeline:
     """Open the store and build the ingest pipeline the config describes.
 
     Shared by the daemon, ``wirewatch ingest`` and the benchmarks, so all
     take the same path: parse, extract, store, and the stages that run in
     the storing transaction (stories, then rules, whose alerts go to the
-    outbox).
+    outbox). ``warm`` starts the worker processes before returning (the
+    daemon does, so its first article is as quick as the rest).
     """
     store = await Store.open(cfg.store.database_path, busy_timeout_ms=cfg.store.busy_timeout_ms)
     writer = BatchWriter(store, cfg.store.batch_size)
@@ -135,10 +133,20 @@ async def open_pipeline(
         extractor=build_extractor(cfg.extract),
         metrics=metrics,
     )
+    pool = None
+    if cfg.pipeline.prepare_processes > 0:
+        pool = PreparePool(
+            cfg.pipeline.prepare_processes, cfg.parse.max_bytes, cfg.parse, cfg.extract
+        )
+        pipeline.preparer = pool.prepare
+        pipeline.closers.append(pool.close)
     try:
+        if warm and pool is not None:
+            await pool.warm()
         if cfg.stories.enabled:
             stories = await build_stories_stage(cfg, store)
             pipeline.featurizer = stories.featurize
+            pipeline.featurizer_is_cheap = lambda: stories.featurize_is_cheap
             writer.hooks.append(stories)
         if cfg.rules.enabled:
             writer.hooks.append(await build_rules_stage(cfg, store, metrics))
@@ -149,10 +157,12 @@ async def open_pipeline(
 
 
 async def close_pipeline(pipeline: Pipeline) -> None:
-    """Close the store and stop whatever the stages run beside it (the stories engine)."""
+    """Close the store and stop whatever runs beside it (the stories engine, the workers)."""
     for hook in pipeline.writer.hooks:
         if isinstance(hook, StoriesStage):
             hook.close()
+    for close in pipeline.closers:
+        await asyncio.to_thread(close)
     await pipeline.store.close()
 
 
@@ -405,7 +415,7 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
-        self.pipeline = await open_pipeline(self.cfg, metrics=self.metrics)
+        self.pipeline = await open_pipeline(self.cfg, metrics=self.metrics, warm=True)
         store = self.pipeline.store
         self._start_rules()
         writer_task = asyncio.create_task(self.pipeline.writer.run(), name="writer")

@@ -302,7 +302,16 @@ class HotWindow:
             return []
         if not self._adds or self._adds[0][0] > seq + 1:
             return None
-        return [a for s, a in self._adds if s > seq and a in self.articles]
+        # Newest first, stopping at ``seq``: the cost is the answer's length, not
+        # the log's, so a placement right after its retrieval costs nothing here.
+        out: list[int] = []
+        for s, a in reversed(self._adds):
+            if s <= seq:
+                break
+            if a in self.articles:
+                out.append(a)
+        out.reverse()
+        return out
 
     def move_story(self, source: int, target: int) -> list[int]:
         """Merge story ``source`` into ``target`` in memory; returns the moved articles."""

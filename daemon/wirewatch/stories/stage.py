@@ -167,6 +167,11 @@ class StoriesStage:
         }
 
     # -- the worker-thread part ------------------------------------------------------
+    @property
+    def featurize_is_cheap(self) -> bool:
+        """True when the engine runs apart: :meth:`featurize` then only sends the article on."""
+        return self._remote is not None
+
     def featurize(
         self, article: Article, figures: Sequence[Figure], mentions: Sequence[Mention]
     ) -> StoryFeatures | StoryInput:
