@@ -6,6 +6,7 @@ daemon the way an operator runs it: as a subprocess, through its inbox.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -28,6 +29,16 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "c
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.02)
+
+
+async def wait_until(predicate: Callable[[], object], deadline: float, what: str) -> float:
+    """:func:`wait_for` on the event loop; returns the seconds taken."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > deadline:
+            raise AssertionError(f"timed out after {deadline} s waiting for {what}")
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
 
 
 def write_config(root: Path, **sections: dict[str, Any]) -> Path:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import Daemon, db_scalar, drop, wait_for, write_config
+from bench.harness import Daemon, db_scalar, drop, wait_for, wait_until, write_config
 
-__all__ = ["Daemon", "db_scalar", "drop", "wait_for", "write_config"]
+__all__ = ["Daemon", "db_scalar", "drop", "wait_for", "wait_until", "write_config"]
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"

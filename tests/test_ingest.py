@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import seed_files
+from conftest import seed_files, wait_until
 from wirewatch.ingest import BatchWriter, Pipeline
 from wirewatch.store import Store
 
@@ -110,3 +110,57 @@ async def test_keep_mode_remembers_handled_files(pipeline: Pipeline, tmp_path: P
     assert await pipeline.process(inbox / seed.name, inbox) == "stored"
     assert await pipeline.process(inbox / seed.name, inbox) == "skipped"
     assert (inbox / seed.name).exists()
+
+
+async def test_a_full_database_pauses_the_writer_and_loses_nothing(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """SQLite's own page limit makes the disk "full": a real SQLITE_FULL from a real file."""
+    import asyncio
+
+    from wirewatch.ingest import storage_fault
+
+    writer, store = pipeline.writer, pipeline.store
+    writer.RETRY_FIRST = writer.RETRY_MAX = 0.05
+    db = store._conn
+    pages = (await (await db.execute("PRAGMA page_count")).fetchone())[0]
+    await db.execute(f"PRAGMA max_page_count={pages}")
+    inbox = tmp_path / "inbox"
+    for seed in seed_files():
+        shutil.copy(seed, inbox / seed.name)
+    tasks = [asyncio.create_task(pipeline.process(inbox / s.name, inbox)) for s in seed_files()]
+
+    await wait_until(lambda: writer.fault and writer.fault.attempts >= 3, 10, "three retries")
+    assert writer.fault is not None and "SQLITE_FULL" in writer.fault.error
+    assert not any(t.done() for t in tasks), "files wait while the disk is full"
+    assert sorted(p.name for p in inbox.iterdir()) == [s.name for s in seed_files()]
+    assert (await store.counts())["articles"] == 0
+
+    await db.execute("PRAGMA max_page_count=1073741823")
+    assert await asyncio.gather(*tasks) == ["stored"] * 5
+    assert writer.fault is None
+    assert (await store.counts())["articles"] == 5
+    assert list(inbox.iterdir()) == []
+    assert storage_fault(ValueError("not the disk")) is None
+
+
+async def test_at_shutdown_the_writer_gives_up_on_a_full_disk(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from wirewatch.ingest import StoreUnavailable
+
+    writer, store = pipeline.writer, pipeline.store
+    db = store._conn
+    pages = (await (await db.execute("PRAGMA page_count")).fetchone())[0]
+    await db.execute(f"PRAGMA max_page_count={pages}")
+    inbox = tmp_path / "inbox"
+    seed = seed_files()[0]
+    shutil.copy(seed, inbox / seed.name)
+    task = asyncio.create_task(pipeline.process(inbox / seed.name, inbox))
+    await wait_until(lambda: writer.fault, 10, "the first failure")
+    writer.give_up()
+    with pytest.raises(StoreUnavailable, match="SQLITE_FULL"):
+        await task
+    assert (inbox / seed.name).exists(), "the file stays for the next start"

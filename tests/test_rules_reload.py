@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from conftest import wait_until
 from wirewatch.models import Article, Figure
 from wirewatch.rules.engine import RulesStage
 from wirewatch.rules.loader import load_rules
@@ -55,16 +55,6 @@ BROKEN = {
         "figure.destinations[0]: undefined sink 'pager'",
     ),
 }
-
-
-async def wait_until(predicate: Callable[[], object], deadline: float, what: str) -> float:
-    """Poll ``predicate`` on the event loop until true; seconds taken."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > deadline:
-            raise AssertionError(f"timed out after {deadline} s waiting for {what}")
-        await asyncio.sleep(0.02)
-    return time.monotonic() - started
 
 
 class Feed:

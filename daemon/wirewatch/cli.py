@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -47,13 +48,26 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .ingest import storage_fault
     from .notify import effective_sinks, install_redaction, sink_secrets
     from .service import Service
 
     cfg, path = _load(args)
     configure_logging(cfg.log.format, cfg.log.level)
     install_redaction(sink_secrets(effective_sinks(cfg.sinks)))
-    return asyncio.run(Service(cfg, path).run())
+    try:
+        return asyncio.run(Service(cfg, path).run())
+    except (sqlite3.Error, OSError) as exc:
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        # Nothing was read from the inbox: the files wait for the next start.
+        print(
+            f"error: {cfg.store.database_path}: {fault}; is the state folder writable, "
+            "with free space? (files stay in the inbox)",
+            file=sys.stderr,
+        )
+        return 75  # EX_TEMPFAIL: systemd's Restart=on-failure tries again
 
 
 def _expand(paths: Sequence[Path]) -> list[Path]:

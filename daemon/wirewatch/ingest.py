@@ -10,8 +10,11 @@ leaves it either stored or still in the inbox, where the next start finds it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import os
+import sqlite3
 import stat
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -187,13 +190,63 @@ def dispose(path: Path, mode: AfterStore, inbox: Path | None, processed: Path, s
     move_out(path, dest)
 
 
+_STORAGE_CODES = {
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+}
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT, errno.EACCES, errno.EPERM}
+
+
+def storage_fault(exc: BaseException) -> str | None:
+    """What is wrong with the disk under the database, or ``None`` if ``exc`` is not that.
+
+    A full disk, a read-only or failing file system, a lock held too long:
+    the batch is not at fault and will commit once the disk is back, so the
+    writer keeps it and tries again instead of failing its files.
+    """
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _STORAGE_CODES:
+            return f"{getattr(exc, 'sqlite_errorname', 'SQLITE_ERROR')}: {exc}"
+        return None
+    if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
+        return f"{errno.errorcode.get(exc.errno or 0, 'OSError')}: {exc.strerror or exc}"
+    return None
+
+
+class StoreUnavailable(RuntimeError):
+    """The writer gave up on a batch at shutdown while the disk was failing."""
+
+
+@dataclass(frozen=True, slots=True)
+class StorageFault:
+    """The writer's view of a failing disk: since when, and what SQLite said."""
+
+    error: str
+    since: float
+    """Wall-clock time of the first failure."""
+    attempts: int
+
+
 class BatchWriter:
     """Collects files from many workers into few transactions.
 
     While one batch commits, the next accumulates, so the batch size adapts
     to the load by itself: one file per commit when idle (lowest latency),
     up to ``batch_size`` under a backfill (one fsync for many files).
+
+    When the disk fails (full, read-only, I/O errors), the batch is kept and
+    retried with a growing pause until it commits. The workers wait for
+    their files meanwhile, so intake pauses by itself: nothing new is read,
+    the inbox keeps what arrives, and :attr:`fault` tells the health checks.
     """
+
+    RETRY_FIRST = 0.25
+    RETRY_MAX = 5.0
 
     def __init__(self, store: Store, batch_size: int, hooks: Sequence[ArticleHook] = ()) -> None:
         self._store = store
@@ -203,6 +256,42 @@ class BatchWriter:
         self._queue: asyncio.Queue[tuple[FileToStore, asyncio.Future[StoredFile]]] = asyncio.Queue()
         self.batches = 0
         self.last_commit: float | None = None
+        self.fault: StorageFault | None = None
+        self._give_up = asyncio.Event()
+
+    def give_up(self) -> None:
+        """At shutdown: stop retrying a failing disk; the files in hand stay in the inbox."""
+        self._give_up.set()
+
+    async def _store_files(self, files: list[FileToStore]) -> list[StoredFile]:
+        delay = self.RETRY_FIRST
+        while True:
+            try:
+                results = await self._store.store_files(files, self.hooks)
+            except Exception as exc:
+                error = storage_fault(exc)
+                if error is None:
+                    raise
+                fault = self.fault
+                if fault is None:
+                    log.error("store_write_failed", error=error, files=len(files))
+                    self.fault = StorageFault(error, time.time(), 1)
+                else:
+                    self.fault = StorageFault(error, fault.since, fault.attempts + 1)
+                if self._give_up.is_set():
+                    raise StoreUnavailable(error) from exc
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._give_up.wait(), delay)
+                delay = min(delay * 2, self.RETRY_MAX)
+                continue
+            if self.fault is not None:
+                log.warning(
+                    "store_write_recovered",
+                    after_seconds=round(time.time() - self.fault.since, 1),
+                    attempts=self.fault.attempts,
+                )
+                self.fault = None
+            return results
 
     async def submit(self, f: FileToStore) -> StoredFile:
         fut: asyncio.Future[StoredFile] = asyncio.get_running_loop().create_future()
@@ -220,7 +309,7 @@ class BatchWriter:
             while len(batch) < self._batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                results = await self._store.store_files([f for f, _ in batch], self.hooks)
+                results = await self._store_files([f for f, _ in batch])
             except Exception as exc:
                 for _, fut in batch:
                     if not fut.done():

@@ -251,15 +251,34 @@ class Service:
         """The checks an operator (and systemd's watchdog) rely on."""
         checks: dict[str, str] = {}
         checks["observer"] = "ok" if self.watcher.alive else "observer thread is not running"
-        backlog = self.pipeline.writer.backlog
-        stuck = backlog > 0 and time.monotonic() - self._last_progress > WRITER_STUCK_SECONDS
+        writer = self.pipeline.writer
+        fault = writer.fault
+        checks["store"] = (
+            "ok"
+            if fault is None
+            else (
+                f"writes failing since "
+                f"{datetime.fromtimestamp(fault.since, UTC).isoformat(timespec='seconds')}"
+                f" ({fault.error}); intake paused, retrying"
+            )
+        )
+        backlog = writer.backlog
+        stuck = (
+            fault is None
+            and backlog > 0
+            and time.monotonic() - self._last_progress > WRITER_STUCK_SECONDS
+        )
         checks["writer"] = (
             f"stuck: no commit for {WRITER_STUCK_SECONDS:.0f} s with {backlog} files waiting"
             if stuck
             else "ok"
         )
         queue = self.watcher.queue
-        moving = queue.empty() or time.monotonic() - self._last_progress < WRITER_STUCK_SECONDS
+        moving = (
+            fault is not None
+            or queue.empty()
+            or time.monotonic() - self._last_progress < WRITER_STUCK_SECONDS
+        )
         checks["queue"] = "ok" if moving else f"not moving: {queue.qsize()} paths waiting"
         errors = self.watcher.health.handler_errors
         checks["watch_handler"] = f"{errors} errors caught (see log)" if errors else "ok"
@@ -312,14 +331,16 @@ class Service:
         """Ping systemd's watchdog from the loop itself, only while healthy.
 
         Sent from the event loop (not a thread) so that a blocked loop stops
-        the pings too; a failing check stops them so systemd restarts us.
+        the pings too; a failing check stops them so systemd restarts us. A
+        failing disk is reported but does not stop them: a restart cannot
+        mend it, and the writer resumes by itself when the disk is back.
         """
         while True:
             report = self.health()
-            if report.ok:
+            failing = {k: v for k, v in report.checks.items() if v != "ok"}
+            if report.ok or set(failing) <= {"store", "watch_handler"}:
                 self.notifier.watchdog()
-            else:
-                failing = {k: v for k, v in report.checks.items() if v != "ok"}
+            if not report.ok:
                 log.error("unhealthy", checks=failing)
             await asyncio.sleep(interval)
 
@@ -458,6 +479,9 @@ class Service:
         for task in (*workers, timers, *self._tasks):
             task.cancel()
         await asyncio.gather(*workers, timers, *self._tasks, return_exceptions=True)
+        # With the disk failing, the files in hand cannot commit: they stay
+        # in the inbox for the next start rather than hold up the stop.
+        self.pipeline.writer.give_up()
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         writer_task.cancel()
