@@ -164,3 +164,22 @@ async def test_at_shutdown_the_writer_gives_up_on_a_full_disk(
     with pytest.raises(StoreUnavailable, match="SQLITE_FULL"):
         await task
     assert (inbox / seed.name).exists(), "the file stays for the next start"
+
+
+def test_a_move_cut_short_after_its_link_is_finished_not_duplicated(tmp_path: Path) -> None:
+    """SIGKILL between link() and unlink(): the next start must not keep two copies."""
+    from wirewatch.ingest import dispose
+
+    inbox, processed = tmp_path / "inbox", tmp_path / "processed"
+    inbox.mkdir()
+    processed.mkdir()
+    src = inbox / "a.txt"
+    src.write_text("same bytes")
+    os.link(src, processed / "a.txt")  # the first half of an interrupted move
+    dispose(src, "move", inbox, processed, "ab" * 32)
+    assert not src.exists()
+    assert [p.name for p in processed.iterdir()] == ["a.txt"]
+    # a different file of the same name still gets a name of its own
+    src.write_text("other bytes")
+    dispose(src, "move", inbox, processed, "cd" * 32)
+    assert sorted(p.name for p in processed.iterdir()) == ["a.cdcdcdcdcdcd.txt", "a.txt"]

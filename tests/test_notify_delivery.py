@@ -90,7 +90,9 @@ async def test_outage_rate_limit_and_hang_every_alert_still_arrives_in_order(
     receiver.on("/teams", lambda r: Reply(202))
     receiver.on("/discord", lambda r: Reply(204, body=b""))
     sinks = {
-        "hook": webhook(receiver, headers={"X-Team": "desk"}),
+        # Enough attempts to outlast the outage whatever the jitter draws
+        # (20 attempts at this test's fast backoff can fit in 2 s).
+        "hook": webhook(receiver, headers={"X-Team": "desk"}, max_attempts=200),
         "slack": SlackSink(
             type="slack", url=receiver.url("/slack"), allow_private=True, rate_per_second=50
         ),

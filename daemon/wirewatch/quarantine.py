@@ -33,6 +33,14 @@ def unique_destination(folder: Path, name: str, tag: str) -> Path:
     raise FileExistsError(f"no free name for {name} in {folder}")
 
 
+def already_linked(path: Path, dest: Path) -> bool:
+    """Whether ``dest`` is ``path`` itself: a move cut short after its link."""
+    try:
+        return os.path.samestat(os.lstat(path), os.lstat(dest))
+    except OSError:
+        return False
+
+
 def move_out(path: Path, dest: Path) -> bool:
     """Move ``path`` out of the inbox to ``dest``; False when it was already gone.
 

@@ -103,13 +103,16 @@ class ArticlesMixin(StoreBase):
     ) -> list[StoredFile]:
         now = iso(utcnow())
         results: list[StoredFile] = []
+        sightings: list[tuple[int, str, str, str | None]] = []
         async with self._transaction() as db:
             for f in files:
                 result = StoredFile()
-                async with db.execute(
+                # One call each (execute_fetchall): every round trip to the
+                # connection's thread costs more than the statement itself.
+                found = await db.execute_fetchall(
                     "SELECT sha256, article_id FROM files WHERE path=?", (f.path,)
-                ) as c:
-                    prev = await c.fetchone()
+                )
+                prev = next(iter(found), None)
                 previous_id = prev[1] if prev and prev[0] != f.file_sha256 else None
                 for rec in f.records:
                     article_id, is_new = await self._insert_article(db, f, rec, previous_id, now)
@@ -120,11 +123,7 @@ class ArticlesMixin(StoreBase):
                             await hook.article_stored(db, article_id, rec, f.path)
                         else:
                             await hook.article_seen_again(db, article_id, rec, f.path)
-                    await db.execute(
-                        "INSERT OR IGNORE INTO sightings(article_id, path, file_sha256, seen_at)"
-                        " VALUES (?,?,?,?)",
-                        (article_id, f.path, f.file_sha256, now),
-                    )
+                    sightings.append((article_id, f.path, f.file_sha256, now))
                 await db.execute(
                     "INSERT OR REPLACE INTO files(path, sha256, size, mtime_ns, article_id,"
                     " handled_at) VALUES (?,?,?,?,?,?)",
@@ -138,6 +137,12 @@ class ArticlesMixin(StoreBase):
                     ),
                 )
                 results.append(result)
+            # Nothing in the batch reads them back: one statement for all.
+            await db.executemany(
+                "INSERT OR IGNORE INTO sightings(article_id, path, file_sha256, seen_at)"
+                " VALUES (?,?,?,?)",
+                sightings,
+            )
         return results
 
     async def _insert_article(
@@ -149,7 +154,7 @@ class ArticlesMixin(StoreBase):
         now: str | None,
     ) -> tuple[int, bool]:
         a = rec.article
-        async with db.execute(
+        inserted = await db.execute_fetchall(
             "INSERT INTO articles(sha256, path, title, title_derived, published, date_estimated,"
             " caption, subheads, source_hints, url, format, body, size, ingested_at,"
             " previous_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -171,13 +176,13 @@ class ArticlesMixin(StoreBase):
                 now,
                 previous_id,
             ),
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = next(iter(inserted), None)
         if row is None:
-            async with db.execute("SELECT id FROM articles WHERE sha256=?", (rec.sha256,)) as cur:
-                existing = await cur.fetchone()
-            assert existing is not None
-            return int(existing[0]), False
+            existing = await db.execute_fetchall(
+                "SELECT id FROM articles WHERE sha256=?", (rec.sha256,)
+            )
+            return int(next(iter(existing))[0]), False
         article_id = int(row[0])
         published = iso(a.published)
         if rec.figures:

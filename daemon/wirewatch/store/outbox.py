@@ -220,9 +220,9 @@ class OutboxMixin(StoreBase):
         is already stored: the same alert never fires twice.
         """
         now = ts(utcnow())
-        cur = await db.execute(
+        inserted = await db.execute_fetchall(
             "INSERT OR IGNORE INTO alerts(id, fingerprint, rule, rule_type, severity,"
-            " created_at, payload) VALUES (?,?,?,?,?,?,?)",
+            " created_at, payload) VALUES (?,?,?,?,?,?,?) RETURNING 1",
             (
                 alert.id,
                 alert.fingerprint,
@@ -233,8 +233,6 @@ class OutboxMixin(StoreBase):
                 alert_to_json(alert),
             ),
         )
-        inserted = cur.rowcount == 1
-        await cur.close()
         if not inserted:
             return False
         await db.executemany(

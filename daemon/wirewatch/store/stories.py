@@ -320,17 +320,17 @@ async def story_sources(
     db: aiosqlite.Connection, story_id: int
 ) -> tuple[str, int, tuple[str, ...]]:
     """A story's title, article count and distinct sources (in order of first sighting)."""
-    async with db.execute(
+    found = await db.execute_fetchall(
         "SELECT title, article_count FROM stories WHERE id = ?", (story_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    async with db.execute(
+    )
+    row = next(iter(found), None)
+    rows = await db.execute_fetchall(
         "SELECT src.source, min(src.first_seen) AS seen FROM story_articles sa"
         " JOIN article_sources src ON src.article_id = sa.article_id"
         " WHERE sa.story_id = ? GROUP BY src.source ORDER BY seen, src.source",
         (story_id,),
-    ) as cur:
-        sources = tuple(r[0] for r in await cur.fetchall())
+    )
+    sources = tuple(r[0] for r in rows)
     if row is None:
         return "", 0, sources
     return str(row[0]), int(row[1]), sources
