@@ -95,15 +95,19 @@ def disk_full(before: int = 200, during: int = 300, size_mib: int = 48) -> dict[
         reason = _mount(state, size_mib)
         if reason is not None:
             return {"skipped": reason}
+        cfg = write_config(root, health={"enabled": True, "port": 0}, extract={"entities": False})
+        daemon = Daemon(root, cfg)
         try:
-            return _disk_full(root, state, before, during)
+            return _disk_full(daemon, state, before, during)
         finally:
+            if daemon.proc is not None and daemon.proc.poll() is None:
+                daemon.kill()
             subprocess.run(["umount", "-l", str(state)], capture_output=True, timeout=30)
 
 
-def _disk_full(root: Path, state: Path, before: int, during: int) -> dict[str, Any]:
-    cfg = write_config(root, health={"enabled": True, "port": 0}, extract={"entities": False})
-    daemon = Daemon(root, cfg).start()
+def _disk_full(daemon: Daemon, state: Path, before: int, during: int) -> dict[str, Any]:
+    root = daemon.root
+    daemon.start()
     port = int(wait_for(lambda: _logged(daemon, "health_listening"), 10, "the health port")["port"])
     started = time.perf_counter()
     for n in range(before):
