@@ -88,13 +88,16 @@ def _fill(folder: Path) -> Path:
 def disk_full(before: int = 200, during: int = 300, size_mib: int = 48) -> dict[str, Any]:
     """``before`` articles stored, the disk filled, ``during`` more dropped, the disk freed."""
     if os.geteuid() != 0:
-        return {"skipped": "needs root to mount a small file system for the state folder"}
+        return {
+            "skipped": "needs root to mount a small file system for the state folder",
+            "ok": True,
+        }
     with tempfile.TemporaryDirectory(prefix="wirewatch-disk-") as tmp:
         root = Path(tmp)
         state = root / "var"
         reason = _mount(state, size_mib)
         if reason is not None:
-            return {"skipped": reason}
+            return {"skipped": reason, "ok": True}
         cfg = write_config(root, health={"enabled": True, "port": 0}, extract={"entities": False})
         daemon = Daemon(root, cfg)
         try:
@@ -149,7 +152,7 @@ def _disk_full(daemon: Daemon, state: Path, before: int, during: int) -> dict[st
     wait_for(lambda: daemon.articles() == before + during + 10, 60, "the articles after ro")
     last_exit = daemon.stop()
     db = daemon.db
-    return {
+    result = {
         "articles": before + during + 10,
         "stored": daemon.articles(),
         "distinct_sha256": db_scalar(db, "SELECT count(DISTINCT sha256) FROM articles"),
@@ -168,6 +171,18 @@ def _disk_full(daemon: Daemon, state: Path, before: int, during: int) -> dict[st
         "last_exit_code": last_exit,
         "seconds": round(time.perf_counter() - started, 1),
     }
+    total = before + during + 10
+    result["ok"] = (
+        result["stored"] == result["distinct_sha256"] == total
+        and result["quarantined"] == 0
+        and stored_while_full == before
+        and alive_while_full
+        and status == 503
+        and refused.returncode == 75
+        and exit_code == 0
+        and last_exit == 0
+    )
+    return result
 
 
 def _logged(daemon: Daemon, event: str) -> dict[str, Any] | None:
