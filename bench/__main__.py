@@ -26,7 +26,16 @@ from typing import Any
 from wirewatch.logs import configure_logging
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("backfill", "daemon_corpus", "terms", "stories", "rules", "notify", "latency")
+BENCHMARKS = (
+    "backfill",
+    "daemon_corpus",
+    "terms",
+    "stories",
+    "rules",
+    "notify",
+    "scaling",
+    "latency",
+)
 
 
 def machine() -> dict[str, Any]:
@@ -66,7 +75,8 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
         out.append((prefix, json.dumps(value) if isinstance(value, list) else str(value)))
 
 
-def render(results: dict[str, Any]) -> str:
+def render(results: dict[str, Any], plots: list[str] | tuple[str, ...] = ()) -> str:
+    """RESULTS.md: the machine, one table per benchmark, and the ``plots`` (PNG file names)."""
     m = results["machine"]
     lines = [
         "# Benchmark results",
@@ -89,7 +99,21 @@ def render(results: dict[str, Any]) -> str:
         lines += ["| measure | value |", "| --- | --- |"]
         lines += [f"| {k} | {v} |" for k, v in rows]
         lines.append("")
+    if plots:
+        lines += ["## Plots", ""]
+        for name in plots:
+            lines += [f"![{Path(name).stem}]({name})", ""]
     return "\n".join(lines)
+
+
+def draw(results: dict[str, Any], out: Path) -> list[str]:
+    """The plots of ``results`` as PNGs in ``out``; their file names (none without matplotlib)."""
+    try:
+        from bench.plot import render_plots
+    except ImportError as exc:  # matplotlib is a dev extra
+        print(f"no plots: {exc} (pip install -e '.[dev]')", file=sys.stderr)
+        return []
+    return [p.name for p in render_plots(results, out)]
 
 
 def main() -> int:
@@ -117,7 +141,8 @@ def main() -> int:
         print(f"  {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    (args.out / "RESULTS.md").write_text(render(results), encoding="utf-8")
+    plots = draw(results, args.out)
+    (args.out / "RESULTS.md").write_text(render(results, plots), encoding="utf-8")
     print(f"wrote {args.out / 'RESULTS.md'}", file=sys.stderr)
     return 0
 
