@@ -38,6 +38,7 @@ from ..store.articles import RecordToStore
 from ..store.base import utcnow
 from ..store.rules import PendingGroup, RulesMixin, Silence, StoredDefinition
 from .facts import ArticleFacts, StoryInfo, build_facts
+from .fired import FiredSet, Seen
 from .loader import CompiledRule, RuleSet
 from .render import DEFAULT_MESSAGES, DEFAULT_TITLES, Template
 from .scope import in_scope
@@ -162,7 +163,7 @@ class RulesStage:
         self._pending: dict[str, PendingGroup] = {}
         self._touched: set[tuple[str, str]] = set()
         self._silence_cache: tuple[float, int, list[Silence]] | None = None
-        self._claimed: set[str] = set()
+        self._fired = FiredSet()
         self._claims: list[tuple[str, str, str, str, str, datetime]] = []
         self.stats = RulesStats()
         self.started = False
@@ -386,7 +387,7 @@ class RulesStage:
         self._cache = None
         self._pending = {}
         self._touched = set()
-        self._claimed = set()
+        self._fired = FiredSet()
         self._claims = []
 
     def _drop(self, rule: str) -> None:
@@ -404,7 +405,7 @@ class RulesStage:
             cache.setdefault((row.rule, row.kind), {})[row.key] = row.state
         self._cache = {k: RuleState(v) for k, v in cache.items()}
         self._pending = {g.rule: g for g in await self._store.load_pending(db)}
-        self._claimed = await self._store.load_fingerprints(db)
+        self._fired = FiredSet(await self._store.load_fingerprint_prefixes(db))
         self._claims = []
         self._touched = set()
 
@@ -433,6 +434,7 @@ class RulesStage:
         if self._claims:
             await self._store.save_claims(db, self._claims)
             self._claims = []
+            self._fired.merge()
         if upserts or deletes:
             await self._store.save_rule_state(db, upserts, deletes, now)
 
@@ -452,16 +454,31 @@ class RulesStage:
             self._silence_cache = cached
         return [s for s in cached[2] if s.active(now)]
 
-    def _claim(self, fp: str, rule: str, firing: Firing, status: str, now: datetime) -> bool:
+    async def _has_fired(self, db: aiosqlite.Connection, fp: str) -> bool:
+        """Whether ``fp`` fired before: from memory, or (rarely) confirmed by the store."""
+        seen = self._fired.seen(fp)
+        if seen is Seen.ASK:
+            return await self._store.fingerprint_claimed(db, fp)
+        return seen is Seen.YES
+
+    async def _claim(
+        self,
+        db: aiosqlite.Connection,
+        fp: str,
+        rule: str,
+        firing: Firing,
+        status: str,
+        now: datetime,
+    ) -> bool:
         """Claim a fingerprint (written with the state); False if it fired before.
 
-        Every fingerprint ever fired is held in memory (loaded with the
-        state), so checking one costs no query; claims are written in one
-        statement per article.
+        Every fingerprint ever fired is known in memory in eight bytes
+        (:mod:`.fired`), so checking a new one costs no query; claims are
+        written in one statement per article.
         """
-        if fp in self._claimed:
+        if await self._has_fired(db, fp):
             return False
-        self._claimed.add(fp)
+        self._fired.add(fp)
         self._claims.append((fp, rule, firing.key, firing.value, status, now))
         return True
 
@@ -488,14 +505,19 @@ class RulesStage:
             (s for s in await self._silences(db, now) if s.matches(name, firing.key)), None
         )
         cooling = previous is not None and datetime.fromisoformat(previous["until"]) > now
-        if silence is None and cfg.realert > timedelta(0) and cooling and fp not in self._claimed:
+        if (
+            silence is None
+            and cfg.realert > timedelta(0)
+            and cooling
+            and not await self._has_fired(db, fp)
+        ):
             # In its cooldown: dropped, and not remembered, so it can come back.
             assert previous is not None
             self.stats.suppressed += 1
             log.debug("alert_suppressed", rule=name, key=firing.key, until=previous["until"])
             return
         status = "silenced" if silence is not None else "fired"
-        if not self._claim(fp, name, firing, status, now):
+        if not await self._claim(db, fp, name, firing, status, now):
             # Already alerted: another copy of the same change. The type
             # learns it (its state may predate the alert), and a batch still
             # waiting in group_wait gets this source added.

@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
+import numpy as np
+import numpy.typing as npt
 
 from ..models import Article, Figure, Mention
 from .base import StoreBase, iso
@@ -264,10 +266,10 @@ class RulesMixin(StoreBase):
 
     # -- fingerprints --------------------------------------------------------
     async def fingerprint_claimed(self, db: aiosqlite.Connection, fingerprint: str) -> bool:
-        async with db.execute(
+        rows = await db.execute_fetchall(
             "SELECT 1 FROM rule_fired WHERE fingerprint=?", (fingerprint,)
-        ) as cur:
-            return await cur.fetchone() is not None
+        )
+        return bool(list(rows))
 
     async def claim_fingerprint(
         self,
@@ -287,10 +289,16 @@ class RulesMixin(StoreBase):
         ) as cur:
             return await cur.fetchone() is not None
 
-    async def load_fingerprints(self, db: aiosqlite.Connection) -> set[str]:
-        """Every fingerprint ever claimed (a few MB for a hundred thousand alerts)."""
-        async with db.execute("SELECT fingerprint FROM rule_fired") as cur:
-            return {r[0] for r in await cur.fetchall()}
+    async def load_fingerprint_prefixes(self, db: aiosqlite.Connection) -> npt.NDArray[np.uint64]:
+        """The first 64 bits of every fingerprint ever claimed, read in chunks so
+        that a million of them never sit in memory as Python objects at once."""
+        chunks: list[npt.NDArray[np.uint64]] = [np.zeros(0, dtype=np.uint64)]
+        async with db.execute("SELECT substr(fingerprint, 1, 16) FROM rule_fired") as cur:
+            while rows := list(await cur.fetchmany(50_000)):
+                chunks.append(
+                    np.fromiter((int(r[0], 16) for r in rows), dtype=np.uint64, count=len(rows))
+                )
+        return np.concatenate(chunks)
 
     async def save_claims(
         self,
