@@ -183,3 +183,25 @@ def test_a_move_cut_short_after_its_link_is_finished_not_duplicated(tmp_path: Pa
     src.write_text("other bytes")
     dispose(src, "move", inbox, processed, "cd" * 32)
     assert sorted(p.name for p in processed.iterdir()) == ["a.cdcdcdcdcdcd.txt", "a.txt"]
+
+
+def test_a_quarantine_cut_short_after_its_link_is_finished_not_duplicated(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from wirewatch.quarantine import quarantine_file
+
+    inbox, quarantine = tmp_path / "inbox", tmp_path / "quarantine"
+    inbox.mkdir()
+    quarantine.mkdir()
+    src = inbox / "bad.bin"
+    src.write_bytes(b"\0\0\0")
+    os.link(src, quarantine / "bad.bin")  # linked, then killed before unlink and reason
+    moved = quarantine_file(
+        src, quarantine, reason="binary", detail="NUL bytes", at=datetime.now(UTC)
+    )
+    assert moved == quarantine / "bad.bin"
+    assert not src.exists()
+    assert sorted(p.name for p in quarantine.iterdir()) == ["bad.bin", "bad.bin.reason.json"]
+    assert json.loads((quarantine / "bad.bin.reason.json").read_text())["reason"] == "binary"

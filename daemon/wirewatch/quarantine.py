@@ -83,10 +83,18 @@ def quarantine_file(
     where the file went, or ``None`` when it was already gone.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    tag = (sha256 or at.strftime("%Y%m%dT%H%M%S%f"))[:12]
-    dest = unique_destination(folder, path.name, tag)
-    if not move_out(path, dest):
-        return None
+    earlier = folder / path.name
+    if already_linked(path, earlier):
+        # Killed between the link and the unlink of an earlier quarantine:
+        # finish that one (its reason file is rewritten below) instead of
+        # quarantining the same file twice.
+        path.unlink(missing_ok=True)
+        dest = earlier
+    else:
+        tag = (sha256 or at.strftime("%Y%m%dT%H%M%S%f"))[:12]
+        dest = unique_destination(folder, path.name, tag)
+        if not move_out(path, dest):
+            return None
     note = {
         "path": str(path),
         "quarantined_as": dest.name,
