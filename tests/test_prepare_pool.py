@@ -106,3 +106,30 @@ def test_workers_leave_when_the_daemon_is_killed(tmp_path: Path) -> None:
     pids = [int(p) for p in proc.stdout.split()]
     assert len(pids) == 2
     wait_for(lambda: all(map(_gone, pids)), 10, "the orphaned workers to exit")
+
+
+def test_workers_compute_the_story_features_the_stage_would() -> None:
+    from dataclasses import replace
+
+    from wirewatch.stories.config import StoriesConfig
+    from wirewatch.stories.features import StoryFeatures, featurize
+
+    cfg = Config()
+    stories = StoriesConfig(engine="inline")
+    seed = seed_files()[1]
+
+    async def run() -> object:
+        pool = PreparePool(1, cfg.parse.max_bytes, cfg.parse, cfg.extract, stories)
+        try:
+            return await pool.prepare(seed)
+        finally:
+            pool.close()
+
+    got = asyncio.run(run())
+    assert isinstance(got, Prepared)
+    rec = got.file.records[0]
+    assert isinstance(rec.features, StoryFeatures)
+    assert rec.features.sketch is None, "the MinHash object stays in the worker"
+    here = featurize(rec.article, rec.figures, rec.mentions)
+    assert rec.features == replace(here, sketch=None)
+    assert rec.features.minhash_object().jaccard(here.minhash_object()) == 1.0

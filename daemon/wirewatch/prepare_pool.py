@@ -32,13 +32,14 @@ from typing import Any
 
 from .config import ExtractConfig, ParseConfig
 from .extract.extractor import build_extractor
-from .ingest import Extractor, Gone, Prepared, Rejected, boilerplate_for, prepare
+from .ingest import Extractor, Featurizer, Gone, Prepared, Rejected, boilerplate_for, prepare
 from .logs import get_logger
 from .parse import Boilerplate
+from .stories.config import StoriesConfig
 
 log = get_logger(__name__)
 
-_worker: tuple[int, Boilerplate, Extractor] | None = None
+_worker: tuple[int, Boilerplate, Extractor, Featurizer | None] | None = None
 
 
 def _leave_with_parent() -> None:
@@ -53,33 +54,64 @@ def _leave_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _start_worker(max_bytes: int, parse: dict[str, Any], extract: dict[str, Any]) -> None:
+def _start_worker(
+    max_bytes: int,
+    parse: dict[str, Any],
+    extract: dict[str, Any],
+    stories: dict[str, Any] | None,
+) -> None:
     """Each worker's start: signals off, then the settings compiled once."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _leave_with_parent()
+    featurizer = None
+    if stories is not None:
+        from .stories.features import story_featurizer
+
+        featurizer = story_featurizer(StoriesConfig.model_validate(stories))
     _worker = (
         max_bytes,
         boilerplate_for(ParseConfig.model_validate(parse)),
         build_extractor(ExtractConfig.model_validate(extract)),
+        featurizer,
     )
 
 
 def _prepare_in_worker(path: str) -> Prepared | Rejected | Gone:
     assert _worker is not None, "worker not initialised"
-    max_bytes, boilerplate, extractor = _worker
-    return prepare(Path(path), max_bytes=max_bytes, boilerplate=boilerplate, extractor=extractor)
+    max_bytes, boilerplate, extractor, featurizer = _worker
+    return prepare(
+        Path(path),
+        max_bytes=max_bytes,
+        boilerplate=boilerplate,
+        extractor=extractor,
+        featurizer=featurizer,
+    )
 
 
 class PreparePool:
-    """A pool of ``processes`` workers that prepare files; started on first use."""
+    """A pool of ``processes`` workers that prepare files; started on first use.
+
+    With ``stories`` the workers compute each article's story features too
+    (the shingles, MinHash and term vector the stories stage matches on).
+    """
 
     def __init__(
-        self, processes: int, max_bytes: int, parse: ParseConfig, extract: ExtractConfig
+        self,
+        processes: int,
+        max_bytes: int,
+        parse: ParseConfig,
+        extract: ExtractConfig,
+        stories: StoriesConfig | None = None,
     ) -> None:
         self.processes = processes
-        self._initargs = (max_bytes, parse.model_dump(), extract.model_dump())
+        self._initargs = (
+            max_bytes,
+            parse.model_dump(),
+            extract.model_dump(),
+            stories.model_dump() if stories is not None else None,
+        )
         self._pool: ProcessPoolExecutor | None = None
         self._alone = asyncio.Lock()
         self.replaced = 0

@@ -65,7 +65,8 @@ async def story_info(db: aiosqlite.Connection, article_id: int) -> StoryInfo | N
 
 async def build_stories_stage(cfg: Config, store: Store) -> StoriesStage:
     """The stories stage with its hot window read back from the store."""
-    stage = StoriesStage(cfg.stories, [Path(p) for p in cfg.watch.inboxes])
+    stories = cfg.stories.resolved(cfg.pipeline.prepare_processes)
+    stage = StoriesStage(stories, [Path(p) for p in cfg.watch.inboxes])
     try:
         await stage.load(store)
     except BaseException:
@@ -134,9 +135,17 @@ async def open_pipeline(
         metrics=metrics,
     )
     pool = None
+    # With the engine inline, the workers compute the story features too, so
+    # the writer only retrieves and decides.
+    stories_cfg = cfg.stories.resolved(cfg.pipeline.prepare_processes)
+    features_in_workers = stories_cfg.enabled and stories_cfg.engine == "inline"
     if cfg.pipeline.prepare_processes > 0:
         pool = PreparePool(
-            cfg.pipeline.prepare_processes, cfg.parse.max_bytes, cfg.parse, cfg.extract
+            cfg.pipeline.prepare_processes,
+            cfg.parse.max_bytes,
+            cfg.parse,
+            cfg.extract,
+            stories_cfg if features_in_workers else None,
         )
         pipeline.preparer = pool.prepare
         pipeline.closers.append(pool.close)
@@ -145,8 +154,9 @@ async def open_pipeline(
             await pool.warm()
         if cfg.stories.enabled:
             stories = await build_stories_stage(cfg, store)
-            pipeline.featurizer = stories.featurize
-            pipeline.featurizer_is_cheap = lambda: stories.featurize_is_cheap
+            if pool is None or not features_in_workers:
+                pipeline.featurizer = stories.featurize
+                pipeline.featurizer_is_cheap = lambda: stories.featurize_is_cheap
             writer.hooks.append(stories)
         if cfg.rules.enabled:
             writer.hooks.append(await build_rules_stage(cfg, store, metrics))

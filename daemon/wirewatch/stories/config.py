@@ -25,9 +25,23 @@ class StoriesConfig(_Section):
 
     enabled: bool = True
     """Whether the service runs the stage at all (read by the wiring)."""
-    engine: Literal["process", "inline"] = "process"
-    """Where the CPU work runs: a process of its own (keeps ingest throughput;
-    the default) or the ingest threads and the writer (simpler; tests)."""
+    engine: Literal["auto", "process", "inline"] = "auto"
+    """Where the CPU work runs. ``inline``: the features are computed where
+    the article is parsed (the worker processes, or the ingest threads) and
+    the placement in the writer. ``process``: both in a process of the
+    stage's own, which pays when parsing runs in threads of the daemon
+    (``pipeline.prepare_processes = 0``). ``auto`` picks ``inline`` when there
+    are worker processes and ``process`` otherwise: measured on two cores,
+    inline with a worker backfills faster (about 215 against 193 files/s
+    through the whole pipeline) and saves the stage's process (~140 MB)."""
+
+    def resolved(self, prepare_processes: int) -> StoriesConfig:
+        """This config with ``auto`` decided for a pipeline of ``prepare_processes``."""
+        if self.engine != "auto":
+            return self
+        engine = "inline" if prepare_processes > 0 else "process"
+        return self.model_copy(update={"engine": engine})
+
     window_days: Annotated[float, Field(gt=0, le=365)] = 7.0
     """Articles further apart in time than this never join one story, and
     only this much of the archive (by article time) is kept in memory."""

@@ -32,8 +32,8 @@ import re
 import unicodedata
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import PurePath
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ import numpy.typing as npt
 from datasketch import MinHash
 
 from ..models import Article, Figure, Mention
+from .config import StoriesConfig
 
 FEATURES_VERSION = 1
 """Bumped whenever a change here makes stored features incomparable."""
@@ -307,7 +308,7 @@ def term_counts(
         if name is not None:
             counts[name] = get(name, 0.0) + entity_weight * n
     if title_weight:
-        for w in set(title_tokens):
+        for w in dict.fromkeys(title_tokens):  # in order: the same bytes in every process
             key = _term_key(w)
             if key:
                 counts["t" + key[1:]] = title_weight
@@ -360,6 +361,30 @@ def featurize(
         entity_weight=entity_weight,
         title_weight=title_weight,
     )
+
+
+def story_featurizer(
+    cfg: StoriesConfig,
+) -> Callable[[Article, Sequence[Figure], Sequence[Mention]], StoryFeatures]:
+    """:func:`featurize` with the config's settings, as a worker process runs it:
+    the MinHash object stays behind (its bytes travel), so what is sent back
+    stays small."""
+
+    def run(
+        article: Article, figures: Sequence[Figure], mentions: Sequence[Mention]
+    ) -> StoryFeatures:
+        feats = featurize(
+            article,
+            figures,
+            mentions,
+            num_perm=cfg.num_perm,
+            shingle_size=cfg.shingle_size,
+            entity_weight=cfg.entity_weight,
+            title_weight=cfg.title_weight,
+        )
+        return replace(feats, sketch=None)
+
+    return run
 
 
 def featurize_parts(

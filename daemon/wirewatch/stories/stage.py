@@ -8,14 +8,17 @@ all.
 
 Where the CPU work happens depends on ``StoriesConfig.engine``:
 
-* ``process`` (the default): the engine runs in a process of its own
-  (:mod:`.remote`) and computes the features there too; the featurizer
-  sends the article ahead as soon as it is parsed. The writer's process
-  then spends a fraction of a millisecond per article on the stage, and
-  the engine's millisecond runs on another core.
-* ``inline``: :meth:`StoriesStage.featurize` does the CPU part in the ingest
-  worker threads and the engine runs in the writer's process. Simpler
-  (tests use it), and fine for a trickle of articles.
+* ``inline`` (what ``auto`` picks when files are parsed in worker
+  processes, the default): the features are computed beside the parsing,
+  in the workers (see :mod:`wirewatch.prepare_pool`), or by
+  :meth:`StoriesStage.featurize` in the ingest threads; the engine runs in
+  the writer's process and only retrieves and decides, a fraction of a
+  millisecond per article.
+* ``process`` (what ``auto`` picks when parsing runs in threads of the
+  daemon): the engine runs in a process of its own (:mod:`.remote`) and
+  computes the features there too; the featurizer sends the article ahead
+  as soon as it is parsed, so the engine's millisecond runs on another core
+  than the one interpreter lock the threads share.
 
 The hot window is memory that the transaction does not cover. After a
 rollback it may hold articles that were never committed, so it is marked
