@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from wirewatch.config import Config, StoreConfig, load_config
-from wirewatch.extract.extractor import build_extractor
-from wirewatch.ingest import BatchWriter, Pipeline, boilerplate_for, ingest_paths
+from wirewatch.ingest import Pipeline, ingest_paths
 from wirewatch.logs import configure_logging
+from wirewatch.rules.config import RulesConfig
+from wirewatch.service import close_pipeline, open_pipeline
 from wirewatch.store import Store
 from wirewatch.stories import StoriesConfig, StoriesStage
 
@@ -95,23 +96,12 @@ def _engine_pid(stage: StoriesStage | None) -> int | None:
 async def _open(
     cfg: Config, with_stage: bool, engine: str
 ) -> tuple[Store, Pipeline, StoriesStage | None]:
-    store = await Store.open(cfg.store.database_path, busy_timeout_ms=cfg.store.busy_timeout_ms)
-    settings = StoriesConfig.model_validate({"engine": engine})
-    stage = StoriesStage(settings) if with_stage else None
-    if stage is not None:
-        await stage.load(store)
-    pipeline = Pipeline(
-        store=store,
-        writer=BatchWriter(store, cfg.store.batch_size, hooks=[stage] if stage else []),
-        after_store="keep",
-        processed_dir=cfg.store.processed_dir,
-        quarantine_dir=cfg.store.quarantine_dir,
-        max_bytes=cfg.parse.max_bytes,
-        boilerplate=boilerplate_for(cfg.parse),
-        extractor=build_extractor(cfg.extract),
-        featurizer=stage.featurize if stage else None,
-    )
-    return store, pipeline, stage
+    """The daemon's own pipeline (``open_pipeline``: parse workers and all), rules off."""
+    stories = cfg.stories.model_copy(update={"enabled": with_stage, "engine": engine})
+    cfg = cfg.model_copy(update={"stories": stories, "rules": RulesConfig(enabled=False)})
+    pipeline = await open_pipeline(cfg, after_store="keep", warm=True)
+    stage = next((h for h in pipeline.writer.hooks if isinstance(h, StoriesStage)), None)
+    return pipeline.store, pipeline, stage
 
 
 async def _backfill(files: list[Path], root: Path, with_stage: bool, engine: str) -> dict[str, Any]:
@@ -133,9 +123,7 @@ async def _backfill(files: list[Path], root: Path, with_stage: bool, engine: str
         if stage is not None:
             out["stories"] = await _stories_report(store, files[0].parents[1])
     finally:
-        if stage is not None:
-            stage.close()
-        await store.close()
+        await close_pipeline(pipeline)
     return out
 
 
@@ -305,9 +293,7 @@ async def _memory(files: list[Path], root: Path, engine: str) -> list[dict[str, 
                 }
             )
     finally:
-        if stage is not None:
-            stage.close()
-        await store.close()
+        await close_pipeline(pipeline)
     return samples
 
 
@@ -327,7 +313,7 @@ def run(
     corpus: Path = DEFAULT_CORPUS,
     runs: int = 3,
     articles: int = 50_000,
-    engine: str = "process",
+    engine: str = "auto",
 ) -> dict[str, Any]:
     files = corpus_files(corpus)
     return {
@@ -343,7 +329,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--articles", type=int, default=50_000)
-    ap.add_argument("--engine", choices=("process", "inline"), default="process")
+    ap.add_argument("--engine", choices=("auto", "process", "inline"), default="auto")
     args = ap.parse_args()
     configure_logging("json", "warning", stream=sys.stderr)
     print(json.dumps(run(args.corpus, args.runs, args.articles, args.engine), indent=2))
