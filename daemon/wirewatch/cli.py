@@ -249,20 +249,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_store(cfg: Config) -> Any:
-    from .store import Store
-
-    db = cfg.store.database_path
-    if not db.exists():
-        raise ConfigError(str(db), ["no database yet: run the daemon or `wirewatch ingest` first"])
-    return await Store.open(db, busy_timeout_ms=cfg.store.busy_timeout_ms)
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     cfg, _ = _load(args)
 
     async def go() -> list[dict[str, Any]]:
-        store = await _with_store(cfg)
+        from .store import open_existing
+
+        store = await open_existing(cfg)
         try:
             return list(await store.search(args.query, args.limit))
         finally:
@@ -288,7 +281,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     cfg, _ = _load(args)
 
     async def go() -> dict[str, int]:
-        store = await _with_store(cfg)
+        from .store import open_existing
+
+        store = await open_existing(cfg)
         try:
             return dict(await store.counts())
         finally:
@@ -321,7 +316,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     cfg, _ = _load(args)
 
     async def stored() -> dict[str, Any]:
-        store = await _with_store(cfg)
+        from .store import open_existing
+
+        store = await open_existing(cfg)
         try:
             return dict(await store.status_counts())
         finally:

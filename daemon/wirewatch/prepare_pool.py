@@ -139,7 +139,7 @@ class PreparePool:
         )
 
     def pids(self) -> list[int]:
-        """The workers' process ids (for ``status`` and the fault tests)."""
+        """The workers' process ids (the tests kill them)."""
         pool = self._pool
         procs = getattr(pool, "_processes", None) or {}
         return sorted(procs)

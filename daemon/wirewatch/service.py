@@ -40,6 +40,7 @@ from .rules.facts import StoryInfo
 from .rules.reload import RulesReloader
 from .sdnotify import SystemdNotifier
 from .store import Store
+from .stories.config import StoriesConfig
 from .stories.stage import StoriesStage, story_summary
 from .watch import InboxWatcher
 
@@ -63,10 +64,11 @@ async def story_info(db: aiosqlite.Connection, article_id: int) -> StoryInfo | N
     return StoryInfo(summary.id, summary.title, summary.sources)
 
 
-async def build_stories_stage(cfg: Config, store: Store) -> StoriesStage:
+async def build_stories_stage(
+    stories: StoriesConfig, inboxes: list[Path], store: Store
+) -> StoriesStage:
     """The stories stage with its hot window read back from the store."""
-    stories = cfg.stories.resolved(cfg.pipeline.prepare_processes)
-    stage = StoriesStage(stories, [Path(p) for p in cfg.watch.inboxes])
+    stage = StoriesStage(stories, inboxes)
     try:
         await stage.load(store)
     except BaseException:
@@ -153,7 +155,9 @@ async def open_pipeline(
         if warm and pool is not None:
             await pool.warm()
         if cfg.stories.enabled:
-            stories = await build_stories_stage(cfg, store)
+            stories = await build_stories_stage(
+                stories_cfg, [Path(p) for p in cfg.watch.inboxes], store
+            )
             if pool is None or not features_in_workers:
                 pipeline.featurizer = stories.featurize
                 pipeline.featurizer_is_cheap = lambda: stories.featurize_is_cheap

@@ -15,13 +15,13 @@ import asyncio
 import json
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from ..config import Config, ConfigError, load_config
+from ..config import Config, load_config
+from ..display import shorten
 from ..models import Alert, ArticleRef
+from ..store import with_existing_store
 from ..store.outbox import DELIVERY_STATUSES
 from .config import AnySink, NotifyConfig, effective_sinks, sink_secrets
 from .redact import make_redactor
@@ -29,8 +29,6 @@ from .templates import render_message
 
 if TYPE_CHECKING:
     from ..store import Store
-
-T = TypeVar("T")
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -47,35 +45,13 @@ def _settings(cfg: Config) -> NotifyConfig:
     return settings if isinstance(settings, NotifyConfig) else NotifyConfig()
 
 
-def _with_store(cfg: Config, work: Callable[[Store], Awaitable[T]]) -> T:
-    from ..store import Store
-
-    db: Path = cfg.store.database_path
-    if not db.exists():
-        raise ConfigError(str(db), ["no database yet: run the daemon first"])
-
-    async def go() -> T:
-        store = await Store.open(db, busy_timeout_ms=cfg.store.busy_timeout_ms)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
-
-
-def _short(text: str | None, width: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _when(dt: datetime | None) -> str:
     return "-" if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # -- alerts -----------------------------------------------------------------------
 def cmd_alerts_list(args: argparse.Namespace) -> int:
-    rows = _with_store(
+    rows = with_existing_store(
         _config(args), lambda s: s.list_deliveries(args.status, args.sink, args.limit)
     )
     if args.json:
@@ -102,11 +78,11 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
     for r in rows:
         d = r.delivery
         line = (
-            f"{d.alert_id:<{width}}  {_short(d.sink, 12):<12} {d.status:<8} "
-            f"{d.attempts:>5}  {_when(d.updated_at):<19}  {_short(r.title, 60)}"
+            f"{d.alert_id:<{width}}  {shorten(d.sink, 12):<12} {d.status:<8} "
+            f"{d.attempts:>5}  {_when(d.updated_at):<19}  {shorten(r.title, 60)}"
         )
         if d.last_error and d.status != "sent":
-            line += f"\n{'':<{width}}  last error: {_short(d.last_error, 100)}"
+            line += f"\n{'':<{width}}  last error: {shorten(d.last_error, 100)}"
         print(line)
     return 0
 
@@ -116,7 +92,7 @@ def cmd_alerts_show(args: argparse.Namespace) -> int:
         alert_id = await store.resolve_alert_id(args.id)
         return None if alert_id is None else await store.alert_detail(alert_id)
 
-    detail = _with_store(_config(args), work)
+    detail = with_existing_store(_config(args), work)
     if detail is None:
         print(f"no alert {args.id!r} (or the prefix is ambiguous)", file=sys.stderr)
         return 1
@@ -153,7 +129,7 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
         alert_id = await store.resolve_alert_id(args.id)
         return None if alert_id is None else await store.retry_alert(alert_id)
 
-    count = _with_store(_config(args), work)
+    count = with_existing_store(_config(args), work)
     if count is None:
         print(f"no alert {args.id!r} (or the prefix is ambiguous)", file=sys.stderr)
         return 1
@@ -228,7 +204,7 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
 
 
 def cmd_notify_enable(args: argparse.Namespace) -> int:
-    was_off = _with_store(_config(args), lambda s: s.enable_sink(args.sink))
+    was_off = with_existing_store(_config(args), lambda s: s.enable_sink(args.sink))
     print(f"{args.sink}: {'enabled' if was_off else 'was not disabled'}")
     return 0
 

@@ -24,7 +24,6 @@ from typing import Any
 from ..config import Config, load_config
 from ..logs import configure_logging
 from ..models import Alert
-from ..store.articles import ArticlesMixin
 from ..store.rules import RulesMixin, Silence
 from .config import RulesConfig, format_duration, parse_duration
 from .loader import RulesError, RuleSet, load_rules
@@ -184,19 +183,11 @@ def cmd_test_rules(args: argparse.Namespace) -> int:
 
 
 async def _open_store(cfg: Config) -> RulesMixin:
-    from .. import store as store_package
+    """The store for ``silence``: created if need be, so a silence can be set
+    before the daemon's first start."""
+    from ..store import Store
 
-    cls: Any = store_package.Store
-    if not issubclass(cls, RulesMixin):
-
-        class _Store(RulesMixin, ArticlesMixin):
-            pass
-
-        cls = _Store
-    store: RulesMixin = await cls.open(
-        cfg.store.database_path, busy_timeout_ms=cfg.store.busy_timeout_ms
-    )
-    return store
+    return await Store.open(cfg.store.database_path, busy_timeout_ms=cfg.store.busy_timeout_ms)
 
 
 def _silence_json(s: Silence, now: datetime) -> dict[str, Any]:

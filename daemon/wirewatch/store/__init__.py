@@ -15,7 +15,9 @@ joins them.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .articles import (
     ArticleHook,
@@ -66,6 +68,36 @@ class Store(ArticlesMixin, OutboxMixin, RulesMixin, StoriesMixin):
         }
 
 
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+
+async def open_existing(cfg: Config) -> Store:
+    """The database the daemon keeps, for a command; refused when there is none yet
+    (a typo in the config's path must not quietly create an empty one)."""
+    from ..config import ConfigError
+
+    db = cfg.store.database_path
+    if not db.exists():
+        raise ConfigError(str(db), ["no database yet: run the daemon or `wirewatch ingest` first"])
+    return await Store.open(db, busy_timeout_ms=cfg.store.busy_timeout_ms)
+
+
+def with_existing_store(cfg: Config, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Run ``work`` on :func:`open_existing`'s store and close it: one command's visit."""
+
+    async def go() -> T:
+        store = await open_existing(cfg)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
 __all__ = [
     "DELIVERY_STATUSES",
     "MIGRATIONS",
@@ -86,5 +118,7 @@ __all__ = [
     "alert_from_json",
     "alert_to_json",
     "iso",
+    "open_existing",
     "utcnow",
+    "with_existing_store",
 ]

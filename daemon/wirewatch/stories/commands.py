@@ -11,20 +11,14 @@ daemon. :func:`story_of_article` is what ``wirewatch inspect`` shows.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from ..config import Config, ConfigError, load_config
-from ..store import Store
-
-T = TypeVar("T")
-
-
-_StoryStore = Store
+from ..config import Config, load_config
+from ..display import shorten
+from ..store import Store, with_existing_store
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -33,30 +27,6 @@ def _config(args: argparse.Namespace) -> Config:
     )
     cfg, _ = load_config(path)
     return cfg
-
-
-async def _open(cfg: Config) -> _StoryStore:
-    db = cfg.store.database_path
-    if not db.exists():
-        raise ConfigError(str(db), ["no database yet: run the daemon or `wirewatch ingest` first"])
-    store = await _StoryStore.open(db, busy_timeout_ms=cfg.store.busy_timeout_ms)
-    return store
-
-
-def _with_store(cfg: Config, work: Callable[[_StoryStore], Awaitable[T]]) -> T:
-    async def go() -> T:
-        store = await _open(cfg)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
-
-
-def _short(text: str | None, width: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _when(value: str | None) -> str:
@@ -79,11 +49,11 @@ def _value(row: dict[str, Any]) -> str:
 def cmd_stories(args: argparse.Namespace) -> int:
     cfg = _config(args)
 
-    async def work(store: _StoryStore) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    async def work(store: Store) -> tuple[list[dict[str, Any]], dict[str, int]]:
         rows = await store.recent_stories(args.limit, min_articles=args.min_articles)
         return rows, await store.story_counts()
 
-    rows, counts = _with_store(cfg, work)
+    rows, counts = with_existing_store(cfg, work)
     if args.json:
         print(json.dumps({"counts": counts, "stories": rows}, indent=2, ensure_ascii=False))
         return 0
@@ -94,7 +64,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
     for r in rows:
         print(
             f"{r['id']:>7}  {r['articles']:>8}  {r['sources']:>7}  "
-            f"{_when(r['last_seen']):<19}  {_short(r['title'], 70)}"
+            f"{_when(r['last_seen']):<19}  {shorten(r['title'], 70)}"
         )
     share = (
         counts["articles_in_multi_article_stories"] / counts["articles_in_stories"]
@@ -114,10 +84,10 @@ def cmd_stories(args: argparse.Namespace) -> int:
 def cmd_story(args: argparse.Namespace) -> int:
     cfg = _config(args)
 
-    async def work(store: _StoryStore) -> dict[str, Any] | None:
+    async def work(store: Store) -> dict[str, Any] | None:
         return await store.story_detail(args.id, terms=args.terms)
 
-    story = _with_store(cfg, work)
+    story = with_existing_store(cfg, work)
     if story is None:
         print(f"no story #{args.id}")
         return 1
@@ -151,8 +121,8 @@ def render_story(story: dict[str, Any]) -> str:
         published = (a["published"] or "-")[:10] + ("~" if a["date_estimated"] else "")
         seen = f", seen {a['sightings']}x" if a["sightings"] and a["sightings"] > 1 else ""
         lines.append(
-            f"  #{a['id']:<6} {published:<11} {_short(a['sources'], 18):<18}"
-            f" {_short(a['title'], 70)}{seen}"
+            f"  #{a['id']:<6} {published:<11} {shorten(a['sources'], 18):<18}"
+            f" {shorten(a['title'], 70)}{seen}"
         )
         lines.append(f"           {a['reason']}")
     copies = [a for a in story["articles"] if a["copy_of"] is not None]
@@ -168,15 +138,15 @@ def render_story(story: dict[str, Any]) -> str:
         for f in story["figures"][:20]:
             lines.append(
                 f"  {_value(f):<28} {f['sources']} source{'s' if f['sources'] != 1 else ''}"
-                f" ({_short(f['source_names'], 40)}), {f['articles']} article"
-                f"{'s' if f['articles'] != 1 else ''}: “{_short(f['text'], 40)}”"
+                f" ({shorten(f['source_names'], 40)}), {f['articles']} article"
+                f"{'s' if f['articles'] != 1 else ''}: “{shorten(f['text'], 40)}”"
             )
     if story["terms"]:
         lines.append("\nTerms (sources mentioning each)")
         for t in story["terms"]:
             mark = "watched" if t["watched"] else "name"
             lines.append(
-                f"  {_short(t['term'], 30):<30} {t['sources']} sources, {t['articles']} articles,"
+                f"  {shorten(t['term'], 30):<30} {t['sources']} sources, {t['articles']} articles,"
                 f" {t['mentions']} mentions ({mark})"
             )
     return "\n".join(lines)

@@ -363,26 +363,31 @@ def featurize(
     )
 
 
+def featurize_for(
+    cfg: StoriesConfig, article: Article, figures: Sequence[Figure], mentions: Sequence[Mention]
+) -> StoryFeatures:
+    """:func:`featurize` with the config's settings."""
+    return featurize(
+        article,
+        figures,
+        mentions,
+        num_perm=cfg.num_perm,
+        shingle_size=cfg.shingle_size,
+        entity_weight=cfg.entity_weight,
+        title_weight=cfg.title_weight,
+    )
+
+
 def story_featurizer(
     cfg: StoriesConfig,
 ) -> Callable[[Article, Sequence[Figure], Sequence[Mention]], StoryFeatures]:
-    """:func:`featurize` with the config's settings, as a worker process runs it:
-    the MinHash object stays behind (its bytes travel), so what is sent back
-    stays small."""
+    """:func:`featurize_for` as a worker process runs it: the MinHash object
+    stays behind (its bytes travel), so what is sent back stays small."""
 
     def run(
         article: Article, figures: Sequence[Figure], mentions: Sequence[Mention]
     ) -> StoryFeatures:
-        feats = featurize(
-            article,
-            figures,
-            mentions,
-            num_perm=cfg.num_perm,
-            shingle_size=cfg.shingle_size,
-            entity_weight=cfg.entity_weight,
-            title_weight=cfg.title_weight,
-        )
-        return replace(feats, sketch=None)
+        return replace(featurize_for(cfg, article, figures, mentions), sketch=None)
 
     return run
 

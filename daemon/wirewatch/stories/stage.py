@@ -62,7 +62,7 @@ from ..store.stories import (
 from .config import StoriesConfig
 from .copies import CopyVerdict
 from .engine import FeatureJob, Placed, PlaceRequest, StoriesEngine, WindowEntry
-from .features import FEATURES_VERSION, StoryFeatures, featurize, figure_values, source_of
+from .features import FEATURES_VERSION, StoryFeatures, featurize_for, figure_values, source_of
 from .remote import EngineError, EngineProcess
 
 log = get_logger(__name__)
@@ -205,16 +205,7 @@ class StoriesStage:
                 time.time(),
             )
             return StoryInput(terms, values, key if remote.post("ahead", job) else None)
-        cfg = self.cfg
-        feats = featurize(
-            article,
-            figures,
-            mentions,
-            num_perm=cfg.num_perm,
-            shingle_size=cfg.shingle_size,
-            entity_weight=cfg.entity_weight,
-            title_weight=cfg.title_weight,
-        )
+        feats = featurize_for(self.cfg, article, figures, mentions)
         loop = self._loop
         if loop is None or loop.is_closed():
             return feats
