@@ -358,7 +358,9 @@ class StoriesEngine:
             score=copy[1].strength if copy else decision.score,
             reason=_reason(decision, copy, new_story, too_old),
             matched=matched,
-            features=replace(feats, sketch=None, term_keys=()),
+            features=feats
+            if feats.sketch is None and not feats.term_keys
+            else replace(feats, sketch=None, term_keys=()),
             copy_of=copy[0] if copy else None,
             copy=copy[1] if copy else None,
             merge=decision.merge,

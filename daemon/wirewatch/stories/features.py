@@ -28,6 +28,7 @@ keep numbers while rewording the nouns they count ("people" → "folk").
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 import zlib
@@ -40,7 +41,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
+from datasketch import LeanMinHash, MinHash
 
 from ..models import Article, Figure, Mention
 from .config import StoriesConfig
@@ -49,6 +50,8 @@ FEATURES_VERSION = 1
 """Bumped whenever a change here makes stored features incomparable."""
 
 MINHASH_SEED = 1
+TERM_SLOTS = 1 << 21
+"""A term's slot in the story index is its CRC-32 modulo this (see :mod:`.index`)."""
 _SCHEME = "affine32"
 
 U32 = npt.NDArray[np.uint32]
@@ -211,13 +214,13 @@ def minhash_of(shingles: U32, num_perm: int) -> MinHash:
 
 
 def minhash_from_bytes(data: bytes) -> MinHash:
+    """A stored signature back as a sketch to index and compare, not to update.
+
+    A :class:`LeanMinHash` carries no permutations, so building one costs a
+    copy of the values, not the per-article allocation a full MinHash makes.
+    """
     values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
-    return MinHash(
-        seed=MINHASH_SEED,
-        hashvalues=values,
-        permutations=_permutations(len(values)),
-        scheme=_SCHEME,
-    )
+    return LeanMinHash(seed=MINHASH_SEED, hashvalues=values, scheme=_SCHEME)
 
 
 # -- passages --------------------------------------------------------------------
@@ -244,22 +247,23 @@ def passage_sets(paragraphs: Sequence[str]) -> list[U32]:
 # -- terms and figures -------------------------------------------------------------
 
 _CACHE_LIMIT = 100_000
-_term_keys: dict[str, str] = {}
-"""Word → its term key ("" when not a content word). Shared by the worker
-threads: single dict operations are atomic, and a lost race only means a
-key is computed twice."""
+_words: dict[str, tuple[int, str, int]] = {}
+"""Word → (its CRC-32, its term key or "" when not a content word, the key's
+CRC-32 or 0): all that featurizing needs of a word, in one lookup, since
+a dictionary lookup per word and per question was most of its cost. Each
+worker process has its own; single dict operations are atomic, so threads
+may share it, and a lost race only means a word is learnt twice."""
 _crcs: dict[str, int] = {}
-"""Word or term key → its CRC-32 (odd, so never zero); shared the same way."""
+"""Names and headline keys → their CRC-32 (odd, so never zero); shared the same way."""
 
 
-def _term_key(word: str) -> str:
-    key = _term_keys.get(word)
-    if key is None:
-        key = "w:" + stem(word) if is_content_word(word) else ""
-        if len(_term_keys) >= _CACHE_LIMIT:
-            _term_keys.clear()
-        _term_keys[word] = key
-    return key
+def _learn(word: str) -> tuple[int, str, int]:
+    key = "w:" + stem(word) if is_content_word(word) else ""
+    info = (zlib.crc32(word.encode()) | 1, key, crc_of(key) if key else 0)
+    if len(_words) >= _CACHE_LIMIT:
+        _words.clear()
+    _words[word] = info
+    return info
 
 
 def crc_of(text: str) -> int:
@@ -279,40 +283,68 @@ def _entity_key(term: str) -> str | None:
     return "e:" + key if key else None
 
 
-def term_counts(
-    counts_by_word: Mapping[str, int],
+@dataclass(slots=True)
+class _Terms:
+    """An article's term counts, in order of first appearance, with their CRC-32s."""
+
+    counts: dict[str, float] = field(default_factory=dict)
+    crcs: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, crc: int, n: float) -> None:
+        have = self.counts.get(key)
+        if have is None:
+            self.counts[key] = n
+            self.crcs[key] = crc
+        else:
+            self.counts[key] = have + n
+
+
+def _count_words(counts_by_word: Mapping[str, int]) -> tuple[dict[str, int], _Terms]:
+    """Per distinct word its CRC-32 (for the shingles), and the counts of the
+    content-word stems (``w:``)."""
+    get = _words.get
+    crcs: dict[str, int] = {}
+    terms = _Terms()
+    counts, term_crcs = terms.counts, terms.crcs
+    have = counts.get
+    for w, n in counts_by_word.items():
+        crc, key, key_crc = get(w) or _learn(w)
+        crcs[w] = crc
+        if key:
+            c = have(key)
+            if c is None:
+                counts[key] = n
+                term_crcs[key] = key_crc
+            else:
+                counts[key] = c + n
+    return crcs, terms
+
+
+def _add_names_and_headline(
+    terms: _Terms,
     mention_terms: Sequence[str],
     entity_weight: float,
-    title_tokens: Sequence[str] = (),
-    title_weight: float = 0.0,
-) -> dict[str, float]:
-    """Counts of content-word stems (``w:``), names (``e:``, weighted) and
-    headline stems (``t:``).
+    title_tokens: Sequence[str],
+    title_weight: float,
+) -> None:
+    """Names (``e:``, weighted) and headline stems (``t:``) on top of the words.
 
     Headline words count again as their own terms because two reports of
     one event tend to headline the same few words, while two reports of the
     same team or company on different days share the body's vocabulary but
     not the headline's.
     """
-    counts: dict[str, float] = {}
-    get = counts.get
-    keys = _term_keys
-    for w, n in counts_by_word.items():
-        key = keys.get(w)
-        if key is None:
-            key = _term_key(w)
-        if key:
-            counts[key] = get(key, 0.0) + n
     for term, n in Counter(mention_terms).items():
         name = _entity_key(term)
         if name is not None:
-            counts[name] = get(name, 0.0) + entity_weight * n
+            terms.add(name, crc_of(name), entity_weight * n)
     if title_weight:
         for w in dict.fromkeys(title_tokens):  # in order: the same bytes in every process
-            key = _term_key(w)
+            key = (_words.get(w) or _learn(w))[1]
             if key:
-                counts["t" + key[1:]] = title_weight
-    return counts
+                headline = "t" + key[1:]
+                terms.counts[headline] = title_weight
+                terms.crcs.setdefault(headline, crc_of(headline))
 
 
 def figure_values(figures: Sequence[Figure]) -> tuple[str, ...]:
@@ -382,12 +414,14 @@ def story_featurizer(
     cfg: StoriesConfig,
 ) -> Callable[[Article, Sequence[Figure], Sequence[Mention]], StoryFeatures]:
     """:func:`featurize_for` as a worker process runs it: the MinHash object
-    stays behind (its bytes travel), so what is sent back stays small."""
+    and the readable term keys stay behind (the bytes travel), so what is
+    sent back, and unpickled by the one busy writer process, stays small."""
 
     def run(
         article: Article, figures: Sequence[Figure], mentions: Sequence[Mention]
     ) -> StoryFeatures:
-        return replace(featurize_for(cfg, article, figures, mentions), sketch=None)
+        features = featurize_for(cfg, article, figures, mentions)
+        return replace(features, sketch=None, term_keys=())
 
     return run
 
@@ -410,16 +444,20 @@ def featurize_parts(
     tokens = list(title_tokens)
     for paragraph in paragraphs:
         tokens.extend(words(paragraph))
-    counts = Counter(tokens)
-    crcs = _crcs
-    table = {w: crcs.get(w) or crc_of(w) for w in counts}
-    hashes = np.fromiter(map(table.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
+    word_crcs, terms = _count_words(Counter(tokens))
+    hashes = np.fromiter(map(word_crcs.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
     shingles = shingle_set(tokens, shingle_size, hashes)
     mh = minhash_of(shingles, num_perm)
-    terms = term_counts(counts, mention_terms, entity_weight, title_tokens, title_weight)
-    n = len(terms)
-    weights = 1.0 + np.log(np.fromiter(terms.values(), dtype=np.float64, count=n))
-    term_crcs = np.fromiter((crcs.get(k) or crc_of(k) for k in terms), dtype=np.uint32, count=n)
+    _add_names_and_headline(terms, mention_terms, entity_weight, title_tokens, title_weight)
+    n = len(terms.counts)
+    weights = 1.0 + np.log(np.fromiter(terms.counts.values(), dtype=np.float64, count=n))
+    term_crcs = np.fromiter(terms.crcs.values(), dtype=np.uint32, count=n)
+    # In the order of their slots in the story index, so the writer's process,
+    # which turns these bytes into an index vector, need not sort them.
+    order = np.argsort(term_crcs % TERM_SLOTS, kind="stable")
+    term_crcs, weights = term_crcs[order], weights[order]
+    keys = list(terms.counts)
+    term_keys = tuple(keys[i] for i in order.tolist())
     if figures is None:
         figures = number_values("\n\n".join([title, *paragraphs]))
     return StoryFeatures(
@@ -429,7 +467,7 @@ def featurize_parts(
         term_hashes=term_crcs.astype("<u4").tobytes(),
         term_weights=weights.astype("<f4").tobytes(),
         figures=figures,
-        term_keys=tuple(terms),
+        term_keys=term_keys,
         sketch=mh,
     )
 
@@ -456,16 +494,28 @@ def source_of(article: Article, path: str, inboxes: Sequence[PurePath] = ()) -> 
         host = urlsplit(article.url).hostname or ""
         if host:
             return host.removeprefix("www.")
-    p = PurePath(path)
+    folder, name = os.path.split(path)
+    below = _feed_folder(folder, tuple(inboxes))
+    if below is not None:
+        return below
+    m = _NAME_PREFIX.match(name)
+    if m:
+        return m.group(1)
+    return os.path.basename(folder) or "unknown"
+
+
+@lru_cache(maxsize=1024)
+def _feed_folder(folder: str, inboxes: tuple[PurePath, ...]) -> str | None:
+    """The first sub-folder below the inbox that holds ``folder``, if any.
+
+    Cached by folder: a feed's files all sit in a few folders, and this is
+    path arithmetic the writer would otherwise repeat for every article.
+    """
+    p = PurePath(folder)
     for inbox in inboxes:
         try:
             rel = p.relative_to(inbox)
         except ValueError:
             continue
-        if len(rel.parts) > 1:
-            return rel.parts[0]
-        break
-    m = _NAME_PREFIX.match(p.name)
-    if m:
-        return m.group(1)
-    return p.parent.name or "unknown"
+        return rel.parts[0] if rel.parts else None
+    return None

@@ -17,12 +17,19 @@ window:
   scored exactly (cosine under the current IDF) in one vectorised pass.
 
 Terms are addressed by the hashing trick: a term's CRC-32 (computed with
-the features) modulo ``TERM_SLOTS`` is its slot in a fixed array of
-document frequencies, so no vocabulary dictionary is kept or looked up.
-Two terms in one slot count as one; with 2**21 slots and a window
-vocabulary of some tens of thousands of terms that touches a few per cent
-of the rare ones, which moves a similarity by far less than the thresholds'
-margins.
+the features) modulo ``TERM_SLOTS`` is its slot, so no vocabulary of
+strings is kept or looked up. Two terms in one slot count as one; with
+2**21 slots and a window vocabulary of some tens of thousands of terms that
+touches a few per cent of the rare ones, which moves a similarity by far
+less than the thresholds' margins.
+
+The terms in the window are then numbered densely (:class:`TermIds`), and
+the document frequencies, the articles' term lists and the scoring work on
+those numbers. Scoring one article gathers the frequencies of some
+thousand terms of its candidates; over an array as large as the slot space
+each gather is a cache miss once the rest of the daemon has run, and
+those misses cost more than the arithmetic. Over the dense numbering the
+arrays stay as small as the window's vocabulary.
 
 Postings of evicted articles are dropped lazily: a list whose term left the
 window goes at once; the others are rebuilt once more than half of what
@@ -43,12 +50,12 @@ import numpy.typing as npt
 from datasketch import MinHash, MinHashLSH
 
 from .config import StoriesConfig
+from .features import TERM_SLOTS
 from .grouping import Match, cosine_many, idf
 
 I32 = npt.NDArray[np.int32]
 F32 = npt.NDArray[np.float32]
 
-TERM_SLOTS = 1 << 21
 _ADD_LOG = 4096
 _DAY = 86_400.0
 
@@ -62,16 +69,83 @@ class TermVector:
 
     @classmethod
     def from_bytes(cls, hashes: bytes, weights: bytes) -> TermVector:
-        """From the features' term hashes (uint32) and tf weights (float32)."""
+        """From the features' term hashes (uint32) and tf weights (float32).
+
+        Features list their terms in slot order; only older stored ones need
+        sorting here, and only a shared slot needs merging.
+        """
         ids = (np.frombuffer(hashes, dtype="<u4") % TERM_SLOTS).astype(np.int32)
         tf = np.frombuffer(weights, dtype="<f4").astype(np.float32)
+        if len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()):
+            return cls(ids, tf)
         order = np.argsort(ids, kind="stable")
         ids, tf = ids[order], tf[order]
-        if len(ids) > 1 and not (ids[1:] != ids[:-1]).all():
+        if not (ids[1:] != ids[:-1]).all():
             # Two of the article's terms share a slot: they count as one.
             ids, start = np.unique(ids, return_index=True)
             tf = np.maximum.reduceat(tf, start)
         return cls(ids, tf)
+
+
+class TermIds:
+    """The window's terms numbered densely: slot → id, and per id its slot and
+    document frequency.
+
+    Id 0 is no term: every slot starts there, its document frequency stays
+    0, so a term the window has never seen looks up as "in no article"
+    without a branch. Ids of terms that left the window are reused.
+    """
+
+    def __init__(self) -> None:
+        self.of_slot = np.zeros(TERM_SLOTS, dtype=np.int32)
+        self.slot = np.zeros(1024, dtype=np.int32)
+        self.df = np.zeros(1024, dtype=np.int32)
+        self._free: list[int] = []
+        self._next = 1
+        self.generation = 0
+        """Bumped whenever an id is given or taken back, so a lookup can be reused."""
+
+    def __len__(self) -> int:
+        return self._next - 1 - len(self._free)
+
+    def find(self, slots: I32) -> I32:
+        """The ids of these slots (0 where the window lacks the term)."""
+        return self.of_slot[slots]
+
+    def admit(self, slots: I32, ids: I32) -> I32:
+        """``ids`` (from :meth:`find`) with the missing ones given new ids."""
+        missing = np.flatnonzero(ids == 0)
+        if not len(missing):
+            return ids
+        new = self._take(len(missing))
+        ids = ids.copy()
+        ids[missing] = new
+        self.of_slot[slots[missing]] = new
+        self.slot[new] = slots[missing]
+        self.generation += 1
+        return ids
+
+    def release(self, ids: I32) -> None:
+        """These terms left the window (their document frequency fell to 0)."""
+        if len(ids):
+            self.of_slot[self.slot[ids]] = 0
+            self._free.extend(ids.tolist())
+            self.generation += 1
+
+    def _take(self, n: int) -> I32:
+        reuse = min(n, len(self._free))
+        taken = self._free[len(self._free) - reuse :]
+        del self._free[len(self._free) - reuse :]
+        fresh = n - reuse
+        out = np.empty(n, dtype=np.int32)
+        out[:reuse] = taken
+        out[reuse:] = np.arange(self._next, self._next + fresh, dtype=np.int32)
+        self._next += fresh
+        if self._next > len(self.df):
+            size = max(self._next, 2 * len(self.df))
+            self.df = np.concatenate([self.df, np.zeros(size - len(self.df), dtype=np.int32)])
+            self.slot = np.concatenate([self.slot, np.zeros(size - len(self.slot), np.int32)])
+        return out
 
 
 @dataclass(slots=True)
@@ -127,10 +201,11 @@ class HotWindow:
         self.articles: dict[int, HotArticle] = {}
         self.stories: dict[int, HotStory] = {}
         self.by_hash: dict[str, int] = {}
-        self.df = np.zeros(TERM_SLOTS, dtype=np.int32)
+        self.terms = TermIds()
         self.lsh = MinHashLSH(threshold=cfg.lsh_threshold, num_perm=cfg.num_perm)
         self.postings: dict[int, array[int]] = {}
-        self._dense_query = np.zeros(TERM_SLOTS, dtype=np.float32)
+        self._dense_query = np.zeros(0, dtype=np.float32)
+        self._looked_up: tuple[TermVector | None, int, I32] = (None, -1, np.zeros(0, np.int32))
         self._expiry: list[tuple[float, int]] = []
         self._live_postings = 0
         self._dead_postings = 0
@@ -143,6 +218,24 @@ class HotWindow:
 
     def __len__(self) -> int:
         return len(self.articles)
+
+    @property
+    def df(self) -> I32:
+        """Document frequency in the window, by term id."""
+        return self.terms.df
+
+    def term_ids(self, vector: TermVector) -> I32:
+        """The window's ids for the terms of ``vector`` (0: not in the window).
+
+        The last lookup is kept while no id changes hands, since an article
+        is looked up to retrieve its candidates and again to be added.
+        """
+        last, generation, ids = self._looked_up
+        if last is vector and generation == self.terms.generation:
+            return ids
+        ids = self.terms.find(vector.ids)
+        self._looked_up = (vector, self.terms.generation, ids)
+        return ids
 
     def __contains__(self, article_id: object) -> bool:
         return article_id in self.articles
@@ -198,7 +291,7 @@ class HotWindow:
             self.observe(at)
         if at < self.horizon:
             return None
-        ids = vector.ids
+        ids = self.terms.admit(vector.ids, self.term_ids(vector))
         art = HotArticle(
             article_id,
             story_id,
@@ -219,7 +312,7 @@ class HotWindow:
         self.by_hash.setdefault(text_hash, article_id)
         if minhash is not None:
             self.lsh.insert(article_id, minhash, check_duplication=False)
-        df = self.df
+        df = self.terms.df
         df[ids] += 1
         # Terms already too common to propose candidates are not posted: the
         # lists that matter stay short, and eviction has less to drop.
@@ -257,13 +350,16 @@ class HotWindow:
         if art is None:
             return False
         ids = art.term_ids
-        self.df[ids] -= 1
-        gone = ids[self.df[ids] <= 0].tolist()
+        df = self.terms.df
+        df[ids] -= 1
+        left = ids[df[ids] <= 0]
+        gone = left.tolist()
         already_dead = 0
         for i in gone:
             posting = self.postings.pop(i, None)
             if posting is not None:
                 already_dead += len(posting) - 1
+        self.terms.release(left)
         # This article's postings die, except those whose whole list just went.
         # (Estimates: an article is not in the lists of terms that were common.)
         self._live_postings -= art.posted
@@ -356,8 +452,8 @@ class HotWindow:
             return []
         docs = len(articles)
         prior = cfg.idf_prior_docs
-        df_all = self.df
-        df = df_all[ids]
+        qids = self.term_ids(query)
+        df = self.terms.df[qids]
         idf_q = idf(df, docs, prior)
         w = (query.tf * idf_q).astype(np.float32)
         norm = math.sqrt(float(w @ w))
@@ -370,7 +466,9 @@ class HotWindow:
         # Each shared term scores the query's weight times the term's IDF: a
         # stand-in for the candidate's weight, good enough to rank who gets
         # scored exactly.
-        for term, g in zip(ids[usable].tolist(), (w[usable] * idf_q[usable]).tolist(), strict=True):
+        for term, g in zip(
+            qids[usable].tolist(), (w[usable] * idf_q[usable]).tolist(), strict=True
+        ):
             posting = postings.get(term)
             if posting:
                 lists.append(posting)
@@ -392,7 +490,7 @@ class HotWindow:
                 break
         if not chosen:
             return []
-        return self._score(ids, w, norm, chosen, docs)
+        return self._score(qids, w, norm, chosen, docs)
 
     def score(self, query: TermVector, article_ids: list[int]) -> list[Match]:
         """Exact cosine of ``query`` with the given articles of the window, best first."""
@@ -401,19 +499,23 @@ class HotWindow:
         if not chosen or not len(query.ids):
             return []
         docs = len(self.articles)
-        w = (query.tf * idf(self.df[query.ids], docs, self.cfg.idf_prior_docs)).astype(np.float32)
-        return self._score(query.ids, w, math.sqrt(float(w @ w)), chosen, docs)
+        qids = self.term_ids(query)
+        w = (query.tf * idf(self.df[qids], docs, self.cfg.idf_prior_docs)).astype(np.float32)
+        return self._score(qids, w, math.sqrt(float(w @ w)), chosen, docs)
 
     def _score(
         self, ids: I32, w: F32, norm: float, chosen: list[HotArticle], docs: int
     ) -> list[Match]:
-        df_all = self.df
+        df_all = self.terms.df
         offsets = np.zeros(len(chosen), dtype=np.int64)
         offsets[1:] = np.cumsum([len(a.term_ids) for a in chosen[:-1]])
         cand_ids = np.concatenate([a.term_ids for a in chosen])
         prior = self.cfg.idf_prior_docs
         cand_w = np.concatenate([a.tf for a in chosen]) * idf(df_all[cand_ids], docs, prior)
         dense = self._dense_query
+        if len(dense) < len(df_all):
+            dense = self._dense_query = np.zeros(len(df_all), dtype=np.float32)
+        # Terms the window lacks all land on id 0, which no candidate has.
         dense[ids] = w
         try:
             sims = cosine_many(dense, norm, cand_ids, cand_w, offsets).tolist()
