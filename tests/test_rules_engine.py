@@ -199,6 +199,9 @@ class Explode:
     async def article_seen_again(self, db: Any, article_id: int, rec: Any, path: str) -> None:
         pass
 
+    async def before_commit(self, db: Any) -> None:
+        pass
+
     def rolled_back(self) -> None:
         pass
 

@@ -182,6 +182,49 @@ async def test_a_byte_identical_file_is_a_sighting_not_an_article(store: StorySt
     assert story["sources"] == 1  # the AFP hint names the source of all three files
 
 
+async def test_placements_held_back_in_a_batch_are_seen_by_whatever_reads_them(
+    store: StoryStore,
+) -> None:
+    """Placements are written at the batch's end, yet a sighting in the same
+    batch, and a later hook asking for an article's story, find them."""
+    stage = StoriesStage(StoriesConfig(engine="inline"), inboxes=[Path("/inbox")])
+    await stage.load(store)
+    seen: dict[int, tuple[int, ...] | None] = {}
+
+    class StoryReader:
+        async def article_stored(self, db: Any, article_id: int, *args: object) -> None:
+            summary = await stage.story_of(db, article_id)
+            seen[article_id] = None if summary is None else (summary.id, len(summary.sources))
+
+        async def article_seen_again(self, *args: object) -> None:
+            return None
+
+        async def before_commit(self, *args: object) -> None:
+            return None
+
+        def rolled_back(self) -> None:
+            return None
+
+    names = sorted(seed_records())
+    recs = seed_records()
+    # a sighting of an article placed earlier in the same batch
+    await store.store_files(
+        [file_of(f"/inbox/{names[0]}", recs[names[0]]), file_of("/inbox/d/a.txt", recs[names[0]])],
+        [stage],
+    )
+    again = stage.assignment(1)
+    assert again is not None and again.sighting and again.story_id == 1
+    # a later hook reading each article's story right after it was placed
+    await store.store_files(
+        [file_of(f"/inbox/{n}", recs[n]) for n in names[1:]], [stage, StoryReader()]
+    )
+    counts = await store.story_counts()
+    assert counts["stories"] == 1 and counts["articles_in_stories"] == 5
+    assert sorted(seen) == [2, 3, 4, 5]
+    assert all(v is not None and v[0] == 1 for v in seen.values())
+    assert seen[5] == (1, 5)  # the four outlets of the seeds, and the sighting's folder
+
+
 async def test_the_window_is_read_back_after_a_restart(tmp_path: Path) -> None:
     names = sorted(seed_records())
     path = tmp_path / "w.db"
@@ -213,6 +256,9 @@ async def test_a_rolled_back_batch_leaves_no_trace_in_the_window(store: StorySto
             raise RuntimeError("a later hook failed")
 
         async def article_seen_again(self, *args: object) -> None:
+            return None
+
+        async def before_commit(self, *args: object) -> None:
             return None
 
         def rolled_back(self) -> None:

@@ -35,13 +35,13 @@ from .models import Alert
 from .notify.deliver import Dispatcher
 from .prepare_pool import PreparePool
 from .rules.commands import load_configured_rules, sink_names
-from .rules.engine import RulesStage
+from .rules.engine import RulesStage, StoryLookup
 from .rules.facts import StoryInfo
 from .rules.reload import RulesReloader
 from .sdnotify import SystemdNotifier
 from .store import Store
 from .stories.config import StoriesConfig
-from .stories.stage import StoriesStage, story_summary
+from .stories.stage import StoriesStage
 from .watch import InboxWatcher
 
 log = get_logger(__name__)
@@ -56,12 +56,17 @@ class HealthReport:
     checks: dict[str, str]
 
 
-async def story_info(db: aiosqlite.Connection, article_id: int) -> StoryInfo | None:
-    """The story an article joined, as the rules name it (runs in the storing transaction)."""
-    summary = await story_summary(db, article_id)
-    if summary is None:
-        return None
-    return StoryInfo(summary.id, summary.title, summary.sources)
+def story_lookup_for(stage: StoriesStage) -> StoryLookup:
+    """The story an article joined, as the rules name it (runs in the storing
+    transaction, through the stage, which writes what it held back first)."""
+
+    async def story_info(db: aiosqlite.Connection, article_id: int) -> StoryInfo | None:
+        summary = await stage.story_of(db, article_id)
+        if summary is None:
+            return None
+        return StoryInfo(summary.id, summary.title, summary.sources)
+
+    return story_info
 
 
 async def build_stories_stage(
@@ -77,7 +82,9 @@ async def build_stories_stage(
     return stage
 
 
-async def build_rules_stage(cfg: Config, store: Store, metrics: Metrics | None) -> RulesStage:
+async def build_rules_stage(
+    cfg: Config, store: Store, metrics: Metrics | None, stories: StoriesStage | None = None
+) -> RulesStage:
     """Load and validate the configured rules; the stage that evaluates them.
 
     Invalid rules raise (a :class:`ConfigError`) before any article is read:
@@ -99,7 +106,7 @@ async def build_rules_stage(cfg: Config, store: Store, metrics: Metrics | None) 
         store,
         store,
         ruleset,
-        story_lookup=story_info if cfg.stories.enabled else None,
+        story_lookup=story_lookup_for(stories) if stories is not None else None,
         on_alert=on_alert,
         on_timing=on_timing,
     )
@@ -154,6 +161,7 @@ async def open_pipeline(
     try:
         if warm and pool is not None:
             await pool.warm()
+        stories = None
         if cfg.stories.enabled:
             stories = await build_stories_stage(
                 stories_cfg, [Path(p) for p in cfg.watch.inboxes], store
@@ -163,7 +171,7 @@ async def open_pipeline(
                 pipeline.featurizer_is_cheap = lambda: stories.featurize_is_cheap
             writer.hooks.append(stories)
         if cfg.rules.enabled:
-            writer.hooks.append(await build_rules_stage(cfg, store, metrics))
+            writer.hooks.append(await build_rules_stage(cfg, store, metrics, stories))
     except BaseException:
         await close_pipeline(pipeline)
         raise

@@ -304,6 +304,9 @@ class RulesStage:
     ) -> None:
         """The same bytes again: nothing new to judge, so nothing fires."""
 
+    async def before_commit(self, db: aiosqlite.Connection) -> None:
+        """Nothing held back: alerts and state are written as they happen."""
+
     def rolled_back(self) -> None:
         self._invalidate()
 

@@ -77,6 +77,9 @@ class ArticleHook(Protocol):
         self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
     ) -> None: ...
 
+    async def before_commit(self, db: aiosqlite.Connection) -> None:
+        """The batch is about to commit: write anything held back until now."""
+
     def rolled_back(self) -> None: ...
 
 
@@ -143,6 +146,8 @@ class ArticlesMixin(StoreBase):
                 " VALUES (?,?,?,?)",
                 sightings,
             )
+            for hook in hooks:
+                await hook.before_commit(db)
         return results
 
     async def _insert_article(

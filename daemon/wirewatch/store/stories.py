@@ -136,17 +136,6 @@ class SignatureRow:
     body: str
 
 
-@dataclass(frozen=True, slots=True)
-class EvidenceRow:
-    """What a copy candidate is confirmed on."""
-
-    article_id: int
-    text_hash: str
-    shingles: bytes
-    paragraphs: tuple[str, ...]
-    figures: tuple[str, ...]
-
-
 # -- writes, on the caller's connection ----------------------------------------------
 
 
@@ -172,30 +161,35 @@ class Placement:
     figures: Sequence[str]
 
 
-async def place_article(db: aiosqlite.Connection, p: Placement) -> None:
-    """Write an article's placement; the trigger opens or updates its story and source."""
-    await db.execute(
+def _placement_row(p: Placement) -> tuple[object, ...]:
+    return (
+        p.article_id,
+        p.story_id,
+        round(p.score, 4),
+        p.reason,
+        p.matched_article_id,
+        p.source,
+        p.at,
+        p.dated,
+        p.joined_at,
+        p.version,
+        p.text_hash,
+        p.minhash,
+        p.shingles,
+        p.term_hashes,
+        p.term_weights,
+        json.dumps(list(p.figures), separators=(",", ":")),
+    )
+
+
+async def place_articles(db: aiosqlite.Connection, placements: Sequence[Placement]) -> None:
+    """Write articles' placements, in order, as one statement (one round trip);
+    the trigger opens or updates each story and records each source."""
+    await db.executemany(
         "INSERT INTO story_articles(article_id, story_id, score, reason, matched_article_id,"
         " source, at, dated, joined_at, version, text_hash, minhash, shingles, term_hashes,"
         " term_weights, figures) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            p.article_id,
-            p.story_id,
-            round(p.score, 4),
-            p.reason,
-            p.matched_article_id,
-            p.source,
-            p.at,
-            p.dated,
-            p.joined_at,
-            p.version,
-            p.text_hash,
-            p.minhash,
-            p.shingles,
-            p.term_hashes,
-            p.term_weights,
-            json.dumps(list(p.figures), separators=(",", ":")),
-        ),
+        [_placement_row(p) for p in placements],
     )
 
 
@@ -210,31 +204,38 @@ async def rename_story(
     )
 
 
-async def record_copy(
-    db: aiosqlite.Connection,
-    article_id: int,
-    original_id: int,
-    *,
-    kind: str,
-    method: str,
-    similarity: float,
-    containment: float,
-    aligned: float,
-    figures_overlap: float | None,
-) -> None:
-    await db.execute(
+@dataclass(frozen=True, slots=True)
+class CopyLink:
+    """One row of ``copies``: which article copies which, and how closely."""
+
+    article_id: int
+    original_id: int
+    kind: str
+    method: str
+    similarity: float
+    containment: float
+    aligned: float
+    figures_overlap: float | None
+
+
+async def record_copies(db: aiosqlite.Connection, links: Sequence[CopyLink]) -> None:
+    """Write copy links, as one statement."""
+    await db.executemany(
         "INSERT OR REPLACE INTO copies(article_id, original_id, kind, method, similarity,"
         " containment, aligned, figures_overlap) VALUES (?,?,?,?,?,?,?,?)",
-        (
-            article_id,
-            original_id,
-            kind,
-            method,
-            round(similarity, 4),
-            round(containment, 4),
-            round(aligned, 4),
-            None if figures_overlap is None else round(figures_overlap, 4),
-        ),
+        [
+            (
+                c.article_id,
+                c.original_id,
+                c.kind,
+                c.method,
+                round(c.similarity, 4),
+                round(c.containment, 4),
+                round(c.aligned, 4),
+                None if c.figures_overlap is None else round(c.figures_overlap, 4),
+            )
+            for c in links
+        ],
     )
 
 
@@ -288,25 +289,6 @@ async def merge_stories(
 # -- reads on the caller's connection (the writer needs them mid-transaction) ----------
 
 
-async def evidence(db: aiosqlite.Connection, article_ids: Iterable[int]) -> dict[int, EvidenceRow]:
-    ids = sorted(set(article_ids))
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    rows = await db.execute_fetchall(
-        "SELECT s.article_id, s.text_hash, s.shingles, a.body, s.figures"
-        " FROM story_articles s JOIN articles a ON a.id = s.article_id"
-        f" WHERE s.article_id IN ({marks})",
-        ids,
-    )
-    return {
-        int(r[0]): EvidenceRow(
-            int(r[0]), r[1], bytes(r[2]), tuple(r[3].split("\n\n")), tuple(json.loads(r[4]))
-        )
-        for r in rows
-    }
-
-
 async def story_id_of(db: aiosqlite.Connection, article_id: int) -> int | None:
     rows = list(
         await db.execute_fetchall(
@@ -316,24 +298,31 @@ async def story_id_of(db: aiosqlite.Connection, article_id: int) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
-async def story_sources(
-    db: aiosqlite.Connection, story_id: int
-) -> tuple[str, int, tuple[str, ...]]:
-    """A story's title, article count and distinct sources (in order of first sighting)."""
-    found = await db.execute_fetchall(
-        "SELECT title, article_count FROM stories WHERE id = ?", (story_id,)
+async def story_summary_row(
+    db: aiosqlite.Connection, article_id: int
+) -> tuple[int, str, int, tuple[str, ...]] | None:
+    """The story an article is in: its id, title, article count and distinct
+    sources (in order of first sighting); ``None`` if the article has none.
+
+    One query, since the rules ask it of every article inside the writer's
+    transaction, where each round trip to the database thread counts.
+    """
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT st.id, st.title, st.article_count, src.source, min(src.first_seen) AS seen"
+            " FROM story_articles mine"
+            " JOIN stories st ON st.id = mine.story_id"
+            " JOIN story_articles sa ON sa.story_id = mine.story_id"
+            " JOIN article_sources src ON src.article_id = sa.article_id"
+            " WHERE mine.article_id = ?"
+            " GROUP BY src.source ORDER BY seen, src.source",
+            (article_id,),
+        )
     )
-    row = next(iter(found), None)
-    rows = await db.execute_fetchall(
-        "SELECT src.source, min(src.first_seen) AS seen FROM story_articles sa"
-        " JOIN article_sources src ON src.article_id = sa.article_id"
-        " WHERE sa.story_id = ? GROUP BY src.source ORDER BY seen, src.source",
-        (story_id,),
-    )
-    sources = tuple(r[0] for r in rows)
-    if row is None:
-        return "", 0, sources
-    return str(row[0]), int(row[1]), sources
+    if not rows:
+        return None
+    first = rows[0]
+    return int(first[0]), str(first[1]), int(first[2]), tuple(str(r[3]) for r in rows)
 
 
 async def window_start(db: aiosqlite.Connection, window_seconds: float) -> tuple[str | None, bool]:
@@ -565,18 +554,17 @@ class StoriesMixin(StoreBase):
 
 __all__ = [
     "STORIES_MIGRATION",
-    "EvidenceRow",
+    "CopyLink",
     "Placement",
     "SignatureRow",
     "StoriesMixin",
-    "evidence",
     "merge_stories",
-    "place_article",
-    "record_copy",
+    "place_articles",
+    "record_copies",
     "record_sighting",
     "rename_story",
     "story_id_of",
-    "story_sources",
+    "story_summary_row",
     "window_rows",
     "window_start",
 ]

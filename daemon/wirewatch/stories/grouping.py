@@ -17,9 +17,10 @@ above the join bar because a wrong merge costs more than a missed join.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +37,7 @@ def tf_weight(counts: npt.ArrayLike) -> npt.NDArray[np.float32]:
 
 def idf(df: npt.ArrayLike, docs: int, prior_docs: int) -> F64:
     """Smoothed inverse document frequency; never negative (zero for a term in every article)."""
-    return np.log((docs + prior_docs + 1.0) / (np.asarray(df, dtype=np.float64) + 1.0))
+    return math.log(docs + prior_docs + 1.0) - np.log1p(np.asarray(df, dtype=np.float64))
 
 
 def cosine_many(
@@ -51,21 +52,26 @@ def cosine_many(
     The query is dense over the vocabulary (zero where it lacks a term), so
     matching a candidate's terms is a gather, not a search. The candidates'
     term ids and weights are concatenated; ``cand_offsets`` holds where each
-    candidate starts, and every candidate has at least one term.
+    candidate starts, and every candidate has at least one term. A few
+    numpy calls in all, whatever the number of candidates: this runs for
+    every article, and on small arrays each call costs more than its sums.
     """
     n = len(cand_offsets)
     if n == 0 or query_norm <= 0:
         return np.zeros(n)
     dots = np.add.reduceat(cand_weights * dense_query[cand_ids], cand_offsets, dtype=np.float64)
-    norms = np.sqrt(np.add.reduceat(cand_weights * cand_weights, cand_offsets, dtype=np.float64))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(norms > 0, dots / (norms * query_norm), 0.0)
-    return np.clip(out, 0.0, 1.0)
+    norms = np.add.reduceat(cand_weights * cand_weights, cand_offsets, dtype=np.float64)
+    # Zero norms (a candidate whose terms all weigh nothing) score 0, not NaN.
+    out = dots / (np.sqrt(norms) * query_norm + (norms <= 0))
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A similar article in the hot window, and the story it belongs to."""
+class Match(NamedTuple):
+    """A similar article in the hot window, and the story it belongs to.
+
+    A named tuple, not a dataclass: a few dozen are made per article, and a
+    frozen dataclass's constructor costs several times a tuple's.
+    """
 
     article_id: int
     story_id: int

@@ -203,7 +203,8 @@ class HotWindow:
         self.by_hash: dict[str, int] = {}
         self.terms = TermIds()
         self.lsh = MinHashLSH(threshold=cfg.lsh_threshold, num_perm=cfg.num_perm)
-        self.postings: dict[int, array[int]] = {}
+        self.postings: list[array[int] | None] = []
+        """Per term id, the articles that have the term (dead ones included until compacted)."""
         self._dense_query = np.zeros(0, dtype=np.float32)
         self._looked_up: tuple[TermVector | None, int, I32] = (None, -1, np.zeros(0, np.int32))
         self._expiry: list[tuple[float, int]] = []
@@ -318,8 +319,10 @@ class HotWindow:
         # lists that matter stay short, and eviction has less to drop.
         postable = ids[df[ids] <= self.posting_cap].tolist()
         postings = self.postings
+        if len(postings) < len(df):
+            postings.extend([None] * (len(df) - len(postings)))
         for i in postable:
-            posting = postings.get(i)
+            posting = postings[i]
             if posting is None:
                 posting = postings[i] = array("q")
             posting.append(article_id)
@@ -356,7 +359,8 @@ class HotWindow:
         gone = left.tolist()
         already_dead = 0
         for i in gone:
-            posting = self.postings.pop(i, None)
+            posting = self.postings[i]
+            self.postings[i] = None
             if posting is not None:
                 already_dead += len(posting) - 1
         self.terms.release(left)
@@ -377,19 +381,19 @@ class HotWindow:
 
     def _compact(self) -> None:
         """Rebuild the posting lists from the live articles only."""
-        postings: dict[int, array[int]] = {}
+        postings: list[array[int] | None] = [None] * len(self.terms.df)
         cap = self.posting_cap
         df = self.df
         for art in self.articles.values():
             postable = art.term_ids[df[art.term_ids] <= cap].tolist()
             art.posted = len(postable)
             for i in postable:
-                posting = postings.get(i)
+                posting = postings[i]
                 if posting is None:
                     posting = postings[i] = array("q")
                 posting.append(art.article_id)
         self.postings = postings
-        self._live_postings = sum(len(p) for p in postings.values())
+        self._live_postings = sum(len(p) for p in postings if p is not None)
         self._dead_postings = 0
 
     def added_since(self, seq: int) -> list[int] | None:
@@ -469,7 +473,7 @@ class HotWindow:
         for term, g in zip(
             qids[usable].tolist(), (w[usable] * idf_q[usable]).tolist(), strict=True
         ):
-            posting = postings.get(term)
+            posting = postings[term]
             if posting:
                 lists.append(posting)
                 gain.append(g)

@@ -46,16 +46,17 @@ from ..models import Article, Figure, Mention
 from ..store.articles import RecordToStore
 from ..store.base import iso, utcnow
 from ..store.stories import (
+    CopyLink,
     Placement,
     SignatureRow,
     StoriesMixin,
     merge_stories,
-    place_article,
-    record_copy,
+    place_articles,
+    record_copies,
     record_sighting,
     rename_story,
     story_id_of,
-    story_sources,
+    story_summary_row,
     window_rows,
     window_start,
 )
@@ -116,10 +117,10 @@ class StorySummary:
 
 async def story_summary(db: aiosqlite.Connection, article_id: int) -> StorySummary | None:
     """The story of a stored article, through any connection (the writer's included)."""
-    story_id = await story_id_of(db, article_id)
-    if story_id is None:
+    row = await story_summary_row(db, article_id)
+    if row is None:
         return None
-    title, count, sources = await story_sources(db, story_id)
+    story_id, title, count, sources = row
     return StorySummary(story_id, title, sources, count)
 
 
@@ -159,6 +160,8 @@ class StoriesStage:
         self._keys = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._recent: OrderedDict[int, Assignment] = OrderedDict()
+        self._placements: list[Placement] = []
+        self._copies: list[CopyLink] = []
         self.counts: dict[str, int] = {
             "articles": 0,
             "sightings": 0,
@@ -293,6 +296,7 @@ class StoriesStage:
         self._stale = True
 
     async def _reload(self, db: aiosqlite.Connection) -> None:
+        await self.flush(db)
         hot = await self._rebuild(db)
         self.counts["reloads"] += 1
         log.info("stories_reloaded", hot_articles=hot)
@@ -310,6 +314,31 @@ class StoriesStage:
     def rolled_back(self) -> None:
         self._stale = True
         self._recent.clear()
+        self._placements.clear()
+        self._copies.clear()
+
+    async def before_commit(self, db: aiosqlite.Connection) -> None:
+        await self.flush(db)
+
+    async def flush(self, db: aiosqlite.Connection) -> None:
+        """Write the placements held back since the last flush.
+
+        Placements are written a batch at a time, not one by one: each
+        statement is a round trip to the database thread, and the writer is
+        the pipeline's one serial part. Whatever reads the story tables
+        inside the transaction (a sighting's story, the rules' story lookup,
+        a merge or a rename, a reload) flushes first, so it never misses one.
+        """
+        try:
+            if self._copies:
+                await record_copies(db, self._copies)
+            if self._placements:
+                await place_articles(db, self._placements)
+        except BaseException:
+            self._stale = True
+            raise
+        self._copies.clear()
+        self._placements.clear()
 
     def assignment(self, article_id: int) -> Assignment | None:
         """The decision for an article placed recently (in this transaction or just before)."""
@@ -317,6 +346,7 @@ class StoriesStage:
 
     async def story_of(self, db: aiosqlite.Connection, article_id: int) -> StorySummary | None:
         """The story an article is in, as of this transaction (for the rules stage)."""
+        await self.flush(db)
         return await story_summary(db, article_id)
 
     async def article_stored(
@@ -335,6 +365,7 @@ class StoriesStage:
     ) -> None:
         """A byte-identical file: a new sighting, perhaps from a new source; no new article."""
         try:
+            await self.flush(db)
             story_id = await story_id_of(db, article_id)
             if story_id is None:
                 # Stored before this stage ran: place it now.
@@ -404,19 +435,19 @@ class StoriesStage:
         feats = p.features
         if p.copy_of is not None and p.copy is not None:
             v = p.copy
-            await record_copy(
-                db,
-                article_id,
-                p.copy_of,
-                kind=v.kind,
-                method=v.method,
-                similarity=v.similarity,
-                containment=v.containment,
-                aligned=v.aligned,
-                figures_overlap=v.figures_overlap,
+            self._copies.append(
+                CopyLink(
+                    article_id,
+                    p.copy_of,
+                    v.kind,
+                    v.method,
+                    v.similarity,
+                    v.containment,
+                    v.aligned,
+                    v.figures_overlap,
+                )
             )
-        await place_article(
-            db,
+        self._placements.append(
             Placement(
                 article_id=article_id,
                 story_id=p.story_id,
@@ -434,8 +465,10 @@ class StoriesStage:
                 term_hashes=feats.term_hashes,
                 term_weights=feats.term_weights,
                 figures=feats.figures,
-            ),
+            )
         )
+        if p.merge or p.renamed is not None:
+            await self.flush(db)
         if p.merge:
             await merge_stories(db, p.story_id, p.merge, now)
         if p.renamed is not None:
