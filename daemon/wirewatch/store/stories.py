@@ -13,9 +13,10 @@ Tables:
   shingle set, term hashes and weights, figure values), so the hot
   window can be rebuilt after a restart and copy candidates confirmed
   exactly. A trigger on insert opens the story (its id is the id of its
-  first article), counts the article in and records the source, so placing
-  an article is one statement: each statement is a round trip to the
-  database thread, and the writer is the pipeline's one serial part.
+  first article), counts the article in and records the source, so the
+  placements of a whole batch are one statement: each statement is a round
+  trip to the database thread, and the writer is the pipeline's one serial
+  part.
 * ``stories``: one row per story; a merged story keeps its row with
   ``merged_into`` set, so an id an alert cited still resolves.
 * ``copies``: which article copies which: ``exact`` (same normalised words)
