@@ -8,7 +8,7 @@ import numpy as np
 
 from wirewatch.stories.config import StoriesConfig
 from wirewatch.stories.grouping import Match, cosine_many, decide, idf
-from wirewatch.stories.index import TERM_SLOTS, HotWindow, TermVector
+from wirewatch.stories.index import TERM_SLOTS, HotWindow, TermIds, TermVector
 
 CFG = StoriesConfig(engine="inline", idf_prior_docs=0, min_posting_cap=1000)
 DAY = 86_400.0
@@ -117,3 +117,20 @@ def test_articles_further_apart_than_the_window_are_not_candidates() -> None:
     assert w.similar(vector("e:a", "e:b", "e:c"), 5 * DAY) == []
     # an article without a real date takes the window's clock and is not filtered
     assert [m.article_id for m in w.similar(vector("e:a", "e:b"), 0.5 * DAY)] == [1]
+
+
+def test_term_ids_grow_past_their_first_size_and_reuse_what_left_the_window() -> None:
+    ids = TermIds()
+    slots = np.arange(10, 10 + 3000, dtype=np.int32)  # more terms than the first 1,024 ids
+    given = ids.admit(slots, ids.find(slots))
+    assert len(set(given.tolist())) == 3000 and 0 not in given.tolist()
+    assert (ids.find(slots) == given).all() and len(ids) == 3000
+    assert (ids.find(np.array([5, 7], dtype=np.int32)) == 0).all()  # never seen: id 0
+    assert int(ids.df[0]) == 0
+    gone = given[:100]
+    ids.release(gone)
+    assert (ids.find(slots[:100]) == 0).all() and len(ids) == 2900
+    fresh = np.arange(50_000, 50_050, dtype=np.int32)
+    again = ids.admit(fresh, ids.find(fresh))
+    assert set(again.tolist()) <= set(gone.tolist())  # ids that left are given out again
+    assert (ids.find(fresh) == again).all() and (ids.find(slots[100:]) == given[100:]).all()
