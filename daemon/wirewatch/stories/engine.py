@@ -32,7 +32,7 @@ from datasketch import MinHash
 
 from .config import StoriesConfig
 from .copies import CopyEvidence, CopyVerdict, judge
-from .features import StoryFeatures, featurize_parts, minhash_from_bytes
+from .features import StoryFeatures, featurize_parts_for, minhash_from_bytes
 from .grouping import Decision, Match, decide
 from .index import HotArticle, HotWindow, TermVector
 
@@ -218,17 +218,7 @@ class StoriesEngine:
         figures: tuple[str, ...] | None,
         features: StoryFeatures | None = None,
     ) -> _Prepared:
-        cfg = self.cfg
-        feats = features or featurize_parts(
-            title,
-            paragraphs,
-            mention_terms,
-            figures,
-            num_perm=cfg.num_perm,
-            shingle_size=cfg.shingle_size,
-            entity_weight=cfg.entity_weight,
-            title_weight=cfg.title_weight,
-        )
+        feats = features or featurize_parts_for(self.cfg, title, paragraphs, mention_terms, figures)
         return _Prepared(
             feats,
             TermVector.from_bytes(feats.term_hashes, feats.term_weights),

@@ -254,7 +254,7 @@ a dictionary lookup per word and per question was most of its cost. Each
 worker process has its own; single dict operations are atomic, so threads
 may share it, and a lost race only means a word is learnt twice."""
 _crcs: dict[str, int] = {}
-"""Names and headline keys → their CRC-32 (odd, so never zero); shared the same way."""
+"""Term keys (``w:``, ``e:``, ``t:``) → their CRC-32 (odd, so never zero); shared the same way."""
 
 
 def _learn(word: str) -> tuple[int, str, int]:
@@ -307,6 +307,7 @@ def _count_words(counts_by_word: Mapping[str, int]) -> tuple[dict[str, int], _Te
     terms = _Terms()
     counts, term_crcs = terms.counts, terms.crcs
     have = counts.get
+    # :meth:`_Terms.add` inlined: this loop runs once per distinct word.
     for w, n in counts_by_word.items():
         crc, key, key_crc = get(w) or _learn(w)
         crcs[w] = crc
@@ -399,10 +400,28 @@ def featurize_for(
     cfg: StoriesConfig, article: Article, figures: Sequence[Figure], mentions: Sequence[Mention]
 ) -> StoryFeatures:
     """:func:`featurize` with the config's settings."""
-    return featurize(
-        article,
+    return featurize_parts_for(
+        cfg,
+        article.title,
+        article.paragraphs,
+        [m.term for m in mentions],
+        figure_values(figures) if figures else None,
+    )
+
+
+def featurize_parts_for(
+    cfg: StoriesConfig,
+    title: str,
+    paragraphs: Sequence[str],
+    mention_terms: Sequence[str],
+    figures: tuple[str, ...] | None,
+) -> StoryFeatures:
+    """:func:`featurize_parts` with the config's settings."""
+    return featurize_parts(
+        title,
+        paragraphs,
+        mention_terms,
         figures,
-        mentions,
         num_perm=cfg.num_perm,
         shingle_size=cfg.shingle_size,
         entity_weight=cfg.entity_weight,
