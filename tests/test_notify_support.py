@@ -155,3 +155,17 @@ def test_the_receiver_records_and_answers_as_scripted(receiver: Receiver) -> Non
     assert (resp.status_code, resp.headers["retry-after"], resp.text) == (503, "2", "busy")
     (req,) = receiver.at("/x")
     assert req.body == b"hello" and req.status == 503
+
+
+def test_the_receiver_ignores_a_request_cut_off_mid_body(receiver: Receiver) -> None:
+    """A sender killed mid-request leaves a truncated body; no endpoint would take it."""
+    import socket
+
+    import httpx
+
+    with socket.create_connection(("127.0.0.1", receiver.port)) as sock:
+        sock.sendall(b"POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(100) == b""  # the server closed without answering
+    httpx.post(receiver.url("/cut"), content=b"whole")
+    assert [r.body for r in receiver.at("/cut")] == [b"whole"]
