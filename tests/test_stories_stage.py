@@ -151,6 +151,9 @@ async def test_seeds_through_the_hook_make_one_story_with_its_copy(store: StoryS
     assert len(copies) == 1 and copies[0]["copy_kind"] == "near"
     troops = [f for f in detail["figures"] if f["low"] == 100_000]
     assert troops and troops[0]["sources"] == 4
+    # "13,000 people" (Reuters, AFP) and "13,000 folks" (003's paraphrase) are one figure.
+    (killed,) = [f for f in detail["figures"] if f["low"] == 13_000]
+    assert (killed["unit"], killed["sources"]) == ("people", 3)
     assert any(t["term"] == "Putin" and t["sources"] == 4 for t in detail["terms"])
     # What inspect shows for one of them.
     sha = seed_records()[names[4]].sha256

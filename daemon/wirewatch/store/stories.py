@@ -40,6 +40,7 @@ from typing import Any
 
 import aiosqlite
 
+from ..stories.figures import aggregate_figures
 from .base import StoreBase, iso
 
 STORIES_MIGRATION: str = """
@@ -484,17 +485,14 @@ class StoriesMixin(StoreBase):
         ) as cur:
             sources = [r[0] for r in await cur.fetchall()]
         async with db.execute(
-            "SELECT f.low, f.high, f.unit, f.kind, f.currency, count(DISTINCT src.source) AS"
-            " sources, group_concat(DISTINCT src.source) AS source_names,"
-            " count(DISTINCT f.article_id) AS articles, min(f.text) AS text,"
-            " min(f.sentence) AS sentence"
+            "SELECT DISTINCT f.low, f.high, f.unit, f.unit_lemma, f.kind, f.currency,"
+            " f.article_id, src.source, f.text, f.sentence"
             " FROM story_articles sa JOIN figures f ON f.article_id = sa.article_id"
             " JOIN article_sources src ON src.article_id = sa.article_id"
-            " WHERE sa.story_id = ? GROUP BY f.low, f.high, f.unit_lemma, f.kind, f.currency"
-            " ORDER BY sources DESC, articles DESC, f.high DESC",
+            " WHERE sa.story_id = ?",
             (live,),
         ) as cur:
-            figures = _dicts(cur.description, await cur.fetchall())
+            figures = aggregate_figures(_dicts(cur.description, await cur.fetchall()))
         async with db.execute(
             "SELECT m.term, max(m.watched) AS watched,"
             " (SELECT count(DISTINCT src.source) FROM mentions m2"

@@ -139,7 +139,8 @@ def render_story(story: dict[str, Any]) -> str:
             lines.append(
                 f"  {_value(f):<28} {f['sources']} source{'s' if f['sources'] != 1 else ''}"
                 f" ({shorten(f['source_names'], 40)}), {f['articles']} article"
-                f"{'s' if f['articles'] != 1 else ''}: “{shorten(f['text'], 40)}”"
+                f"{'s' if f['articles'] != 1 else ''}: "
+                + shorten(", ".join(f"“{t}”" for t in f["texts"]), 80)
             )
     if story["terms"]:
         lines.append("\nTerms (sources mentioning each)")
