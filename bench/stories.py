@@ -16,9 +16,19 @@ with the pipeline the config describes, a fresh database every time):
    chunks; after each chunk the resident memory of this process and of
    the engine process and the hot window's size. The window holds about
    one repetition, so memory should level off while the archive grows.
+4. Copies of edited versions: ``originals`` corpus articles placed, then
+   six versions of each that other outlets make (trimmed; extended with
+   another article's paragraphs; re-headlined with the lead cut;
+   paraphrased by word substitution; paraphrased and trimmed; "machine
+   translated", the small words changed as well): how many
+   are linked as copies of their original (or of a version linked before)
+   and how many join its story. Then ``unrelated`` other corpus articles,
+   with every copy claimed among them listed for reading (the corpus has
+   duplicates of its own). The engine alone, through the pipeline's
+   parser, extractor and features.
 
-Run ``python -m bench.stories [--corpus DIR] [--runs N] [--articles N]``;
-prints JSON.
+Run ``python -m bench.stories [--corpus DIR] [--runs N] [--articles N]
+[--originals N]``; prints JSON.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import resource
 import sqlite3
@@ -38,13 +49,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wirewatch.config import Config, StoreConfig, load_config
+from wirewatch.config import Config, ExtractConfig, StoreConfig, load_config
+from wirewatch.extract.extractor import build_extractor
 from wirewatch.ingest import Pipeline, ingest_paths
 from wirewatch.logs import configure_logging
+from wirewatch.models import Article
+from wirewatch.parse import parse_bytes
 from wirewatch.rules.config import RulesConfig
 from wirewatch.service import close_pipeline, open_pipeline
 from wirewatch.store import Store
 from wirewatch.stories import StoriesConfig, StoriesStage
+from wirewatch.stories.engine import PlaceRequest, StoriesEngine
+from wirewatch.stories.features import featurize_for
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "bbc"
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "wirewatch.toml"
@@ -309,18 +325,201 @@ def measure_memory(corpus: Path, articles: int, engine: str) -> dict[str, Any]:
     }
 
 
+# -- copies of edited versions ----------------------------------------------------------
+
+_PARAPHRASE = {
+    "said": "stated",
+    "people": "folks",
+    "also": "additionally",
+    "but": "however",
+    "big": "large",
+    "country": "nation",
+    "government": "administration",
+    "help": "assist",
+    "show": "demonstrate",
+    "buy": "purchase",
+    "start": "begin",
+    "need": "require",
+    "many": "numerous",
+    "about": "roughly",
+    "because": "since",
+    "company": "firm",
+    "firms": "companies",
+    "rise": "increase",
+    "fell": "declined",
+    "rose": "climbed",
+    "new": "recent",
+    "make": "create",
+    "told": "informed",
+    "several": "a couple of",
+    "expected": "anticipated",
+    "plans": "schemes",
+    "market": "marketplace",
+    "chief": "head",
+    "added": "included",
+    "would": "might",
+    "could": "may",
+}
+"""What a machine paraphraser does to common words (every occurrence)."""
+_TRANSLATED = {
+    **_PARAPHRASE,
+    "the": "this",
+    "a": "one",
+    "an": "one",
+    "of": "from",
+    "to": "towards",
+    "in": "inside",
+    "and": "plus",
+    "is": "remains",
+    "was": "became",
+    "were": "became",
+    "for": "regarding",
+    "on": "upon",
+    "that": "which",
+    "with": "alongside",
+    "by": "via",
+    "at": "near",
+    "as": "like",
+    "it": "this",
+    "has": "holds",
+    "have": "hold",
+    "be": "become",
+    "are": "stay",
+    "will": "shall",
+    "he": "the man",
+    "they": "those",
+    "its": "their",
+    "their": "its",
+    "from": "out of",
+    "not": "never",
+}
+"""A round trip through another language: the small words change too, so
+almost no word triple survives, and only the order of the sentences and
+their content words tell the copy."""
+_WORD = re.compile(r"\b\w+\b")
+_EDIT_TIME = datetime(2005, 3, 1, tzinfo=UTC)
+
+
+def _paraphrase(text: str, words: dict[str, str] = _PARAPHRASE) -> str:
+    return _WORD.sub(lambda m: words.get(m.group().lower(), m.group()), text)
+
+
+def edited_versions(
+    title: str, paragraphs: tuple[str, ...], other: tuple[str, ...]
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Six copies another outlet might make of one article: (kind, title, paragraphs)."""
+    n = len(paragraphs)
+    para = tuple(_paraphrase(p) for p in paragraphs)
+    return [
+        ("trimmed", f"In brief: {title}", paragraphs[: max(2, (n * 6 + 9) // 10)]),
+        ("extended", title, (*paragraphs, *other[:2], "Additional reporting by the wire desk.")),
+        ("re-headlined, lead cut", "Update: what we know so far", paragraphs[1:]),
+        ("paraphrased", _paraphrase(title), para),
+        ("paraphrased and trimmed", _paraphrase(title), para[: max(2, n * 7 // 10)]),
+        (
+            "machine-translated",
+            _paraphrase(title, _TRANSLATED),
+            tuple(_paraphrase(p, _TRANSLATED) for p in paragraphs),
+        ),
+    ]
+
+
+def measure_copies(corpus: Path, originals: int = 300, unrelated: int = 300) -> dict[str, Any]:
+    """Recall of copies over edited versions of corpus articles, and the copies claimed
+    among articles that are no version of one another (for reading)."""
+    cfg = StoriesConfig(engine="inline")
+    extract = build_extractor(ExtractConfig())
+    files = corpus_files(corpus)
+    random.Random(7).shuffle(files)
+    texts: list[tuple[str, tuple[str, ...]]] = []
+    for path in files[: 2 * originals + unrelated]:
+        try:
+            article = parse_bytes(path.read_bytes(), name=path.name, mtime=_EDIT_TIME)[0].article
+        except (UnicodeDecodeError, ValueError, IndexError):
+            continue
+        if len(article.paragraphs) >= 2:
+            texts.append((article.title, article.paragraphs))
+    at = _EDIT_TIME.timestamp()
+    engine = StoriesEngine(cfg)
+    titles: dict[int, str] = {}
+    copied: dict[int, int] = {}
+    """Article → the article it was linked to as a copy."""
+
+    def original_of(article_id: int) -> int:
+        while article_id in copied:
+            article_id = copied[article_id]
+        return article_id
+
+    def place(article_id: int, title: str, paragraphs: tuple[str, ...]) -> Any:
+        a = Article(title=title, paragraphs=paragraphs, published=_EDIT_TIME)
+        figures, mentions = extract(a)
+        titles[article_id] = title
+        placed = engine.place(
+            PlaceRequest(
+                article_id=article_id,
+                title=title,
+                title_derived=False,
+                paragraphs=paragraphs,
+                published=at,
+                date_estimated=False,
+                now=at,
+                features=featurize_for(cfg, a, figures, mentions),
+            )
+        )
+        if placed.copy_of is not None:
+            copied[article_id] = placed.copy_of
+        return placed
+
+    firsts, others = texts[:originals], texts[originals : 2 * originals]
+    for i, (t, p) in enumerate(firsts, start=1):
+        place(i, t, p)
+    kinds: dict[str, dict[str, Any]] = {}
+    next_id = len(texts) + 1
+    for i, (title, paragraphs) in enumerate(firsts, start=1):
+        for kind, t, p in edited_versions(title, paragraphs, others[i - 1][1]):
+            placed = place(next_id, t, p)
+            row = kinds.setdefault(kind, {"versions": 0, "linked": 0, "joined": 0, "by": {}})
+            row["versions"] += 1
+            # Linked to the original, to a version linked before, or to a corpus
+            # article that is itself a copy of the original (the corpus has some).
+            if placed.copy_of is not None and original_of(next_id) == original_of(i):
+                row["linked"] += 1
+                method = placed.copy.method
+                row["by"][method] = row["by"].get(method, 0) + 1
+            # The original's story now: it may have merged with another since.
+            row["joined"] += placed.story_id == engine.window.articles[i].story_id
+            next_id += 1
+    claimed = []
+    rest = texts[2 * originals :]
+    for title, paragraphs in rest:
+        placed = place(next_id, title, paragraphs)
+        if placed.copy_of is not None:
+            claimed.append(
+                {"title": title, "original": titles[placed.copy_of], "why": placed.reason}
+            )
+        next_id += 1
+    return {
+        "originals": len(firsts),
+        "kinds": kinds,
+        "unrelated": len(rest),
+        "claimed_among_unrelated": claimed,
+    }
+
+
 def run(
     corpus: Path = DEFAULT_CORPUS,
     runs: int = 3,
     articles: int = 50_000,
     engine: str = "auto",
+    originals: int = 300,
 ) -> dict[str, Any]:
     files = corpus_files(corpus)
     return {
         "files": len(files),
         "cpus": os.cpu_count(),
-        "throughput": measure_throughput(files, runs, engine),
+        "throughput": measure_throughput(files, runs, engine) if runs else None,
         "memory": measure_memory(corpus, articles, engine) if articles else None,
+        "copies": measure_copies(corpus, originals) if originals else None,
     }
 
 
@@ -330,9 +529,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--articles", type=int, default=50_000)
     ap.add_argument("--engine", choices=("auto", "process", "inline"), default="auto")
+    ap.add_argument("--originals", type=int, default=300)
     args = ap.parse_args()
     configure_logging("json", "warning", stream=sys.stderr)
-    print(json.dumps(run(args.corpus, args.runs, args.articles, args.engine), indent=2))
+    result = run(args.corpus, args.runs, args.articles, args.engine, args.originals)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

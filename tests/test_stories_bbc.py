@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.stories import measure_copies
 from test_stories_stage import StoryStore, extractor
 from wirewatch.ingest import BatchWriter, Pipeline, ingest_paths
 from wirewatch.stories import StoriesConfig, StoriesStage
@@ -99,6 +100,24 @@ def test_edited_updated_and_trimmed_versions_are_linked(db: sqlite3.Connection) 
     assert copy_pair(db, "business/209.txt", "business/229.txt") == "near"  # updated
     assert copy_pair(db, "business/267.txt", "business/365.txt") == "exact"  # same words
     assert copy_pair(db, "sport/155.txt", "sport/259.txt") is None
+
+
+def test_a_follow_up_sharing_background_sentences_is_no_copy(db: sqlite3.Connection) -> None:
+    # "New delay hits EU software laws" repeats some sentences of "Reboot
+    # ordered for EU patent law": the same developing story, not a copy.
+    assert copy_pair(db, "tech/080.txt", "tech/030.txt") is None
+    assert story(db, "tech/080.txt") == story(db, "tech/030.txt")
+
+
+def test_edited_versions_of_corpus_articles_are_copies_in_the_original_story() -> None:
+    result = measure_copies(CORPUS, originals=60, unrelated=0)
+    assert result["originals"] == 60
+    for kind, row in result["kinds"].items():
+        assert row["versions"] == 60
+        assert row["linked"] >= 57, kind
+        assert row["joined"] >= 57, kind
+    # Only the alignment of passages finds a translation.
+    assert result["kinds"]["machine-translated"]["by"].get("aligned", 0) >= 57
 
 
 def test_stories_join_one_event_and_keep_different_matches_apart(db: sqlite3.Connection) -> None:

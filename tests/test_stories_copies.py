@@ -110,3 +110,56 @@ def test_seed_004_is_a_machine_translated_copy_of_001() -> None:
     for other in ("000", "002", "003"):
         assert judge(ev[other], ev["001"], CFG) is None
         assert judge(ev[other], ev["004"], CFG) is None
+
+
+SENTENCES = [
+    f"The {town} harbour board voted on {day} to lift the ban on trawlers of over {n} tonnes."
+    for town, day, n in [
+        ("Aberdeen", "Monday", 40),
+        ("Bergen", "Tuesday", 55),
+        ("Cork", "Wednesday", 60),
+        ("Dover", "Thursday", 75),
+        ("Esbjerg", "Friday", 80),
+        ("Faro", "Saturday", 95),
+        ("Galway", "Sunday", 120),
+        ("Hull", "last week", 150),
+        ("Izmir", "in March", 200),
+    ]
+]
+# A machine translation changes the small words, so few word triples survive.
+_SMALL = {"The": "This", "the": "this", "on": "upon", "to": "towards", "of": "from"}
+
+
+def translated(text: str) -> str:
+    return " ".join(_SMALL.get(w, w) for w in text.split())
+
+
+def test_an_article_of_few_paragraphs_is_aligned_by_sentence() -> None:
+    # Four paragraphs: too few to align, so both sides are cut by sentence.
+    original = tuple(" ".join(SENTENCES[i:j]) for i, j in ((0, 3), (3, 5), (5, 7), (7, 9)))
+    translation = tuple(translated(p) for p in original)
+    a, b = evidence("Ban lifted", original), evidence("Ban lifted", translation)
+    assert len(a.passages("paragraph")) < CFG.aligned_min_passages
+    v = judge(b, a, CFG)
+    assert v is not None and v.method == "aligned" and v.aligned == 1.0
+    assert v.similarity < CFG.copy_jaccard and v.containment < CFG.copy_containment_with_figures
+
+
+def test_a_follow_up_repeating_some_background_sentences_is_no_copy() -> None:
+    original = tuple(" ".join(SENTENCES[i : i + 3]) for i in (0, 3, 6))
+    news = [
+        f"Fishermen in port number {i} said the decision of {month} came too late for the season."
+        for i, month in enumerate(["May", "June", "July", "August", "September"])
+    ]
+    # Five of the original's sentences, in order, among five new ones: half of it.
+    follow_up = tuple(
+        " ".join(part)
+        for part in (
+            [news[0], SENTENCES[0], news[1]],
+            [SENTENCES[2], news[2], SENTENCES[4]],
+            [news[3], SENTENCES[6], news[4], SENTENCES[8]],
+        )
+    )
+    a, b = evidence("Ban lifted", original), evidence("Ports react", follow_up)
+    assert aligned_passages(b.passages("sentence"), a.passages("sentence"), 0.35)[0] == 5
+    assert judge(b, a, CFG) is None

@@ -67,6 +67,11 @@ class StoriesConfig(_Section):
     """Paraphrases and translations share few word sequences but keep the
     order of their paragraphs: this share of the shorter article's passages
     must have a counterpart, in order, in the other."""
+    aligned_share_by_sentence: Share = 0.7
+    """The same when the articles have too few paragraphs to align
+    (``aligned_min_passages``) and are cut by sentence instead. A follow-up
+    report repeats some background sentences word for word, in order; a
+    translation or paraphrase keeps nearly every sentence."""
     aligned_min_passages: Annotated[int, Field(ge=1)] = 5
     passage_similarity: Share = 0.35
     figures_agree: Share = 0.5

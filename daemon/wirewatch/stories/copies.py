@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from .config import StoriesConfig
-from .features import U32, passage_sets
+from .features import U32, PassageUnit, passage_sets
 
 CopyKind = Literal["exact", "near"]
 CopyMethod = Literal["text", "shingles", "aligned"]
@@ -38,7 +38,7 @@ class CopyEvidence:
     """One side of a comparison: what copies are judged on.
 
     The passages are only needed when the shingles do not decide, so they
-    are computed from the paragraphs then, and once.
+    are computed from the paragraphs then, once for each way of cutting.
     """
 
     __slots__ = ("_passages", "figures", "paragraphs", "shingles", "text_hash")
@@ -54,13 +54,14 @@ class CopyEvidence:
         self.shingles = shingles
         self.paragraphs = paragraphs
         self.figures = figures
-        self._passages: list[U32] | None = None
+        self._passages: dict[PassageUnit, list[U32]] = {}
 
-    @property
-    def passages(self) -> list[U32]:
-        if self._passages is None:
-            self._passages = passage_sets(self.paragraphs)
-        return self._passages
+    def passages(self, unit: PassageUnit) -> list[U32]:
+        """The passages cut by paragraph or by sentence, as content-word sets."""
+        cut = self._passages.get(unit)
+        if cut is None:
+            cut = self._passages[unit] = passage_sets(self.paragraphs, unit)
+        return cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +173,20 @@ def judge(x: CopyEvidence, y: CopyEvidence, cfg: StoriesConfig) -> CopyVerdict |
         return CopyVerdict("near", "shingles", jac, con, figs, 0.0)
     if figs is not None and not figures_agree:
         return None
-    count, out_of = aligned_passages(x.passages, y.passages, cfg.passage_similarity)
+    # By paragraph when both have enough of them to align; else both by
+    # sentence, so an article of few paragraphs can still be told a
+    # translation, and the two sides are always cut the same way.
+    unit: PassageUnit = "paragraph"
+    if min(len(x.passages(unit)), len(y.passages(unit))) < cfg.aligned_min_passages:
+        unit = "sentence"
+    count, out_of = aligned_passages(x.passages(unit), y.passages(unit), cfg.passage_similarity)
     if count < cfg.aligned_min_passages or not out_of:
         return None
     share = count / out_of
     # Without figures on both sides nothing confirms the alignment: ask for more of it.
-    needed = cfg.aligned_share if figures_agree else min(1.0, cfg.aligned_share + 0.2)
+    needed = cfg.aligned_share if unit == "paragraph" else cfg.aligned_share_by_sentence
+    if not figures_agree:
+        needed = min(1.0, needed + 0.2)
     if share >= needed:
         return CopyVerdict("near", "aligned", jac, con, figs, share)
     return None

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import PurePath
+from typing import Literal
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -55,11 +56,11 @@ TERM_SLOTS = 1 << 21
 _SCHEME = "affine32"
 
 U32 = npt.NDArray[np.uint32]
+PassageUnit = Literal["paragraph", "sentence"]
 
 _WORD = re.compile(r"[^\W_]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_MIN_PARAGRAPHS = 4
 _MIN_PASSAGE_WORDS = 4
 _STEM_CHARS = 6
 
@@ -226,18 +227,18 @@ def minhash_from_bytes(data: bytes) -> MinHash:
 # -- passages --------------------------------------------------------------------
 
 
-def passages_of(paragraphs: Sequence[str]) -> list[str]:
-    """Paragraphs; sentences instead when the text has too few paragraphs to align."""
+def passages_of(paragraphs: Sequence[str], unit: PassageUnit = "paragraph") -> list[str]:
+    """The text's non-empty paragraphs, or its sentences."""
     paras = [p for p in paragraphs if p.strip()]
-    if len(paras) >= _MIN_PARAGRAPHS:
+    if unit == "paragraph":
         return paras
     return [s for p in paras for s in _SENTENCE_END.split(p) if s.strip()]
 
 
-def passage_sets(paragraphs: Sequence[str]) -> list[U32]:
+def passage_sets(paragraphs: Sequence[str], unit: PassageUnit = "paragraph") -> list[U32]:
     """Per passage, sorted distinct hashes of its content-word prefixes (short ones dropped)."""
     out = []
-    for passage in passages_of(paragraphs):
+    for passage in passages_of(paragraphs, unit):
         stems = {w[:_STEM_CHARS] for w in words(passage) if is_content_word(w)}
         if len(stems) >= _MIN_PASSAGE_WORDS:
             out.append(np.array(sorted(zlib.crc32(s.encode()) for s in stems), dtype=np.uint32))
