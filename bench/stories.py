@@ -426,7 +426,7 @@ def edited_versions(
 
 def measure_copies(corpus: Path, originals: int = 300, unrelated: int = 300) -> dict[str, Any]:
     """Recall of copies over edited versions of corpus articles, and the copies claimed
-    among articles that are no version of one another (for reading)."""
+    among further corpus articles (for reading: the corpus has duplicates of its own)."""
     cfg = StoriesConfig(engine="inline")
     extract = build_extractor(ExtractConfig())
     files = corpus_files(corpus)
@@ -476,7 +476,8 @@ def measure_copies(corpus: Path, originals: int = 300, unrelated: int = 300) -> 
     kinds: dict[str, dict[str, Any]] = {}
     next_id = len(texts) + 1
     for i, (title, paragraphs) in enumerate(firsts, start=1):
-        for kind, t, p in edited_versions(title, paragraphs, others[i - 1][1]):
+        other = others[(i - 1) % len(others)][1] if others else ()
+        for kind, t, p in edited_versions(title, paragraphs, other):
             placed = place(next_id, t, p)
             row = kinds.setdefault(kind, {"versions": 0, "linked": 0, "joined": 0, "by": {}})
             row["versions"] += 1
