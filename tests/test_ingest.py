@@ -183,6 +183,12 @@ def test_a_move_cut_short_after_its_link_is_finished_not_duplicated(tmp_path: Pa
     src.write_text("other bytes")
     dispose(src, "move", inbox, processed, "cd" * 32)
     assert sorted(p.name for p in processed.iterdir()) == ["a.cdcdcdcdcdcd.txt", "a.txt"]
+    # and a move cut short under a tagged name is found there too
+    src.write_text("third bytes")
+    os.link(src, processed / "a.efefefefefef.txt")
+    dispose(src, "move", inbox, processed, "ef" * 32)
+    assert not src.exists()
+    assert len(list(processed.iterdir())) == 3
 
 
 def test_a_quarantine_cut_short_after_its_link_is_finished_not_duplicated(

@@ -28,7 +28,7 @@ from .logs import get_logger
 from .metrics import Metrics
 from .models import Article, Figure, Mention, ParseError
 from .parse import DEFAULT_BOILERPLATE, Boilerplate, parse_bytes
-from .quarantine import already_linked, move_out, quarantine_file, unique_destination
+from .quarantine import move_into, quarantine_file
 from .store import (
     ArticleHook,
     FileToStore,
@@ -186,12 +186,7 @@ def dispose(path: Path, mode: AfterStore, inbox: Path | None, processed: Path, s
             rel_parent = Path()
     folder = processed / rel_parent
     folder.mkdir(parents=True, exist_ok=True)
-    if already_linked(path, folder / path.name):
-        # Killed between the link and the unlink of an earlier move: finish it.
-        path.unlink(missing_ok=True)
-        return
-    dest = unique_destination(folder, path.name, sha[:12])
-    move_out(path, dest)
+    move_into(path, folder, sha[:12])
 
 
 _STORAGE_CODES = {

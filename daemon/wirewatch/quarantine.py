@@ -11,34 +11,42 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 
-def unique_destination(folder: Path, name: str, tag: str) -> Path:
-    """A path in ``folder`` for ``name`` that does not overwrite anything.
-
-    On a clash the tag (a hash prefix or a time) goes before the suffix, so
-    ``a.txt`` becomes ``a.3f2c9e.txt`` and still opens with the same program.
-    """
-    dest = folder / name
-    if not dest.exists() and not dest.is_symlink():
-        return dest
+def _names(folder: Path, name: str, tag: str) -> Iterator[Path]:
+    """``name`` in ``folder``, then with the tag (a hash prefix or a time) before
+    the suffix, so ``a.txt`` becomes ``a.3f2c9e.txt`` and still opens with the
+    same program."""
+    yield folder / name
     stem, dot, suffix = name.partition(".")
     for n in range(1000):
         extra = tag if n == 0 else f"{tag}-{n}"
-        candidate = folder / (f"{stem}.{extra}{dot}{suffix}" if dot else f"{name}.{extra}")
-        if not candidate.exists() and not candidate.is_symlink():
-            return candidate
-    raise FileExistsError(f"no free name for {name} in {folder}")
+        yield folder / (f"{stem}.{extra}{dot}{suffix}" if dot else f"{name}.{extra}")
 
 
-def already_linked(path: Path, dest: Path) -> bool:
-    """Whether ``dest`` is ``path`` itself: a move cut short after its link."""
-    try:
-        return os.path.samestat(os.lstat(path), os.lstat(dest))
-    except OSError:
-        return False
+def move_into(path: Path, folder: Path, tag: str) -> Path | None:
+    """Move ``path`` into ``folder`` under a name that overwrites nothing; where it
+    went, or ``None`` when it was already gone.
+
+    A move cut short between its link and its unlink (the daemon killed)
+    left the file under one of those names already: that move is finished
+    instead of the file being linked a second time.
+    """
+    for dest in _names(folder, path.name, tag):
+        try:
+            there = os.lstat(dest)
+        except FileNotFoundError:
+            return dest if move_out(path, dest) else None
+        try:
+            if os.path.samestat(os.lstat(path), there):
+                path.unlink(missing_ok=True)
+                return dest
+        except FileNotFoundError:
+            return None
+    raise FileExistsError(f"no free name for {path.name} in {folder}")
 
 
 def move_out(path: Path, dest: Path) -> bool:
@@ -83,18 +91,10 @@ def quarantine_file(
     where the file went, or ``None`` when it was already gone.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    earlier = folder / path.name
-    if already_linked(path, earlier):
-        # Killed between the link and the unlink of an earlier quarantine:
-        # finish that one (its reason file is rewritten below) instead of
-        # quarantining the same file twice.
-        path.unlink(missing_ok=True)
-        dest = earlier
-    else:
-        tag = (sha256 or at.strftime("%Y%m%dT%H%M%S%f"))[:12]
-        dest = unique_destination(folder, path.name, tag)
-        if not move_out(path, dest):
-            return None
+    # A quarantine cut short is finished here, and its reason file rewritten.
+    dest = move_into(path, folder, (sha256 or at.strftime("%Y%m%dT%H%M%S%f"))[:12])
+    if dest is None:
+        return None
     note = {
         "path": str(path),
         "quarantined_as": dest.name,
