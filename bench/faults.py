@@ -47,16 +47,9 @@ from typing import Any
 
 from bench.disk import disk_full
 from bench.flaky import Flaky, flaky_receiver
-from bench.harness import Daemon, db_scalar, wait_for, write_config
+from bench.harness import Daemon, db_scalar, proc_memory, proc_stat, wait_for, write_config
 from bench.receiver import Receiver, Request
 from wirewatch.notify.sign import signature
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def _article(n: int) -> bytes:
@@ -93,7 +86,7 @@ def flood(files: int = 50_000, queue_size: int = 10_000) -> dict[str, Any]:
         def done() -> bool:
             nonlocal peak
             assert daemon.proc is not None
-            peak = max(peak, _rss_kib(daemon.proc.pid))
+            peak = max(peak, proc_memory(daemon.proc.pid, "VmRSS") // 1024)
             return daemon.articles() >= files
 
         wait_for(done, 1800, f"{files} articles")
@@ -269,10 +262,8 @@ def _kill_loop_articles(count: int, codewords: list[str], rng: random.Random) ->
 
 def _proc_start(pid: int) -> str | None:
     """A process's start time in clock ticks (field 22), to tell it from a reused pid."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    fields = proc_stat(pid)
+    return None if fields is None else fields[19]
 
 
 def _children(pid: int) -> set[tuple[int, str]]:

@@ -88,6 +88,36 @@ def drop(src: Path, inbox: Path, name: str | None = None) -> Path:
     return dest
 
 
+def proc_stat(pid: int | str) -> list[str] | None:
+    """``/proc/PID/stat`` from its third field on (state, ppid, ...), or ``None``
+    when the process is gone. The command name before them may hold spaces
+    and parentheses, so the split is after its last ")"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def proc_cpu_seconds(pid: int | str) -> float | None:
+    """CPU seconds (user + system) a process has used; ``None`` when it is gone."""
+    fields = proc_stat(pid)
+    if fields is None:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_memory(pid: int | str, key: str, file: str = "status") -> int:
+    """A memory line (``VmRSS``, ``VmHWM``, ``Pss``...) of ``/proc/PID/FILE`` in
+    bytes; 0 when the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def db_scalar(db: Path, sql: str, *params: Any) -> Any:
     if not db.exists():
         return None

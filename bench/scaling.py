@@ -71,6 +71,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.harness import proc_cpu_seconds, proc_memory, proc_stat
+
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "bbc"
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_CONFIG = REPO / "config" / "wirewatch.toml"
@@ -548,27 +550,13 @@ def write_sample(templates: list[Path], folder: Path, seed: int) -> list[Path]:
 # -- one measurement, in a process of its own -----------------------------------------
 
 
-def _memory_line(pid: int, file: str, key: str) -> int:
-    """A memory line of ``/proc/PID/FILE`` in bytes (0 when the process is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def _descendants(pid: int) -> list[int]:
     """Every live process below ``pid`` (from each process's parent in ``/proc/*/stat``)."""
     parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # "pid (comm) state ppid ...": comm may hold spaces, so split after it.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
+    for proc in Path("/proc").glob("[0-9]*"):
+        fields = proc_stat(proc.name)
+        if fields is not None:
+            parents[int(proc.name)] = int(fields[1])
     out: list[int] = []
     todo = [pid]
     while todo:
@@ -602,9 +590,9 @@ def _tree_memory(engine_pid: int | None) -> dict[str, dict[str, float]]:
     for pid in [me, *_descendants(me)]:
         role = "main" if pid == me else _role(pid, engine_pid)
         row = out.setdefault(role, {"peak": 0.0, "now": 0.0, "pss": 0.0, "processes": 0.0})
-        row["peak"] += _memory_line(pid, "status", "VmHWM") / mb
-        row["now"] += _memory_line(pid, "status", "VmRSS") / mb
-        row["pss"] += _memory_line(pid, "smaps_rollup", "Pss") / mb
+        row["peak"] += proc_memory(pid, "VmHWM") / mb
+        row["now"] += proc_memory(pid, "VmRSS") / mb
+        row["pss"] += proc_memory(pid, "Pss", "smaps_rollup") / mb
         row["processes"] += 1
     return out
 
@@ -617,15 +605,11 @@ def _tree_cpu() -> dict[int, float]:
     between sizes meaningful on a busy machine. (It leaves out waiting for
     the disk, which wall time keeps.)
     """
-    tick = os.sysconf("SC_CLK_TCK")
     times = os.times()
     out = {os.getpid(): times.user + times.system}
     for pid in _descendants(os.getpid()):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if (cpu := proc_cpu_seconds(pid)) is not None:
+            out[pid] = cpu
     return out
 
 

@@ -49,6 +49,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.harness import proc_cpu_seconds, proc_memory
 from wirewatch.config import Config, ExtractConfig, StoreConfig, load_config
 from wirewatch.extract.extractor import build_extractor
 from wirewatch.ingest import Pipeline, ingest_paths
@@ -88,20 +89,11 @@ def _cpu_seconds(pid: int | None = None) -> float:
     if pid is None:
         r = resource.getrusage(resource.RUSAGE_SELF)
         return r.ru_utime + r.ru_stime
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return proc_cpu_seconds(pid) or 0.0
 
 
 def _rss_mb(pid: int | None = None) -> float:
-    try:
-        status = Path(f"/proc/{pid or 'self'}/status").read_text()
-    except OSError:
-        return 0.0
-    m = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(m.group(1)) / 1024 if m else 0.0
+    return proc_memory(pid or "self", "VmRSS") / (1024 * 1024)
 
 
 def _engine_pid(stage: StoriesStage | None) -> int | None:
