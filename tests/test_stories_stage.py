@@ -23,10 +23,12 @@ from wirewatch.ingest import BatchWriter, Pipeline
 from wirewatch.models import Article
 from wirewatch.parse import parse_bytes
 from wirewatch.store import FileToStore, RecordToStore, Store
+from wirewatch.store.stories import story_summary_row
 from wirewatch.stories import StoriesConfig, StoriesStage
 from wirewatch.stories.commands import add_commands, story_of_article
 from wirewatch.stories.engine import FeatureJob, PlaceRequest, StoriesEngine
 from wirewatch.stories.features import featurize, figure_values
+from wirewatch.stories.summaries import KnownStories, StorySummary
 
 SEED_MTIME = datetime(2022, 2, 5, 12, tzinfo=UTC)
 WATCHLIST = {"Zelensky": ["Zelenskiy"], "Kyiv": ["Kiev"], "Putin": ["Vladimir Putin"], "NATO": []}
@@ -226,6 +228,98 @@ async def test_placements_held_back_in_a_batch_are_seen_by_whatever_reads_them(
     assert sorted(seen) == [2, 3, 4, 5]
     assert all(v is not None and v[0] == 1 for v in seen.values())
     assert seen[5] == (1, 5)  # the four outlets of the seeds, and the sighting's folder
+
+
+class SummaryChecker:
+    """A later hook (as the rules are) that asks each article's story of the stage,
+    then compares the answer with the store's own, read after a flush."""
+
+    def __init__(self, stage: StoriesStage) -> None:
+        self.stage = stage
+        self.asked: list[StorySummary] = []
+        self.store_reads = 0
+        self._counting = False
+
+    def _trace(self, sql: str) -> None:
+        if self._counting and "GROUP BY src.source" in sql:
+            self.store_reads += 1
+
+    async def article_stored(
+        self, db: aiosqlite.Connection, article_id: int, *args: object
+    ) -> None:
+        await db.set_trace_callback(self._trace)
+        self._counting = True
+        got = await self.stage.story_of(db, article_id)
+        self._counting = False
+        await self.stage.flush(db)
+        row = await story_summary_row(db, article_id)
+        assert row is not None and got is not None
+        story_id, title, count, sources = row
+        assert got == StorySummary(story_id, title, tuple(s for s, _ in sources), count)
+        self.asked.append(got)
+
+    async def article_seen_again(self, *args: object) -> None:
+        return None
+
+    async def before_commit(self, *args: object) -> None:
+        return None
+
+    def rolled_back(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "order",
+    [(0, 1, 2, 3, 4), (0, 2, 1, 3, 4), (1, 2, 0, 3, 4)],
+    ids=["titled-by-newcomers", "titled-by-an-earlier-article", "two-stories-merged"],
+)
+async def test_the_story_the_rules_see_is_the_stores_without_asking_it_each_time(
+    tmp_path: Path, order: tuple[int, ...]
+) -> None:
+    """The stage answers the rules' question from memory, and the answer is the
+    store's, through new stories, joins, sightings from new sources, a title
+    taken from an earlier article and a merge, within a batch and across."""
+    recs = seed_records()
+    names = sorted(recs)
+    store = await StoryStore.open(tmp_path / "w.db")
+    stage = StoriesStage(StoriesConfig(engine="inline"), inboxes=[Path("/inbox")])
+    checker = SummaryChecker(stage)
+    try:
+        await stage.load(store)
+        arrival = [names[i] for i in order]
+        batch = [file_of(f"/inbox/{n}", recs[n]) for n in arrival[:3]]
+        # 000 (among the first three; no agency credit) seen again from a desk
+        # of its own, in the same batch
+        batch.append(file_of(f"/inbox/desk/{names[0]}", recs[names[0]]))
+        await store.store_files(batch, [stage, checker])
+        for n in arrival[3:]:
+            await store.store_files([file_of(f"/inbox/wire/{n}", recs[n])], [stage, checker])
+    finally:
+        await store.close()
+    assert len(checker.asked) == 5
+    last = checker.asked[-1]
+    assert last.articles == 5 and "desk" in last.sources and "wire" in last.sources
+    # The store was read only where the stage could not follow: after a merge or
+    # a title taken from an earlier article.
+    assert checker.store_reads <= 1
+
+
+def test_known_stories_order_sources_as_the_store_does_and_stay_bounded() -> None:
+    known = KnownStories(limit=2)
+    known.opened(1, "Troops massed", "reuters", "2022-02-05T12:00:00")
+    known.joined(1, "afp", "2022-02-05T12:00:00")  # same time: by name
+    known.joined(1, "reuters", "2022-02-05T13:00:00")  # already there, earlier
+    known.sighted(1, "desk", "2022-02-05T11:00:00")  # earlier than all
+    assert known.get(1) == StorySummary(1, "Troops massed", ("desk", "afp", "reuters"), 3)
+    known.retitled(1, "Troops pull back")
+    known.opened(2, "Other", "bbc", "2022-02-06T00:00:00")
+    assert known.get(1) is not None  # used last, so 2 is the oldest now
+    known.opened(3, "Third", "bbc", "2022-02-06T00:00:00")
+    assert known.get(2) is None and len(known) == 2
+    summary = known.get(1)
+    assert summary is not None and summary.title == "Troops pull back"
+    known.forget([1])
+    assert known.get(1) is None
 
 
 async def test_the_window_is_read_back_after_a_restart(tmp_path: Path) -> None:

@@ -302,9 +302,10 @@ async def story_id_of(db: aiosqlite.Connection, article_id: int) -> int | None:
 
 async def story_summary_row(
     db: aiosqlite.Connection, article_id: int
-) -> tuple[int, str, int, tuple[str, ...]] | None:
+) -> tuple[int, str, int, tuple[tuple[str, str], ...]] | None:
     """The story an article is in: its id, title, article count and distinct
-    sources (in order of first sighting); ``None`` if the article has none.
+    sources with the time each was first seen (in that order, then by name);
+    ``None`` if the article has none.
 
     One query, since the rules ask it of every article inside the writer's
     transaction, where each round trip to the database thread counts.
@@ -324,7 +325,12 @@ async def story_summary_row(
     if not rows:
         return None
     first = rows[0]
-    return int(first[0]), str(first[1]), int(first[2]), tuple(str(r[3]) for r in rows)
+    return (
+        int(first[0]),
+        str(first[1]),
+        int(first[2]),
+        tuple((str(r[3]), str(r[4])) for r in rows),
+    )
 
 
 async def window_start(db: aiosqlite.Connection, window_seconds: float) -> tuple[str | None, bool]:

@@ -61,14 +61,15 @@ from .config import StoriesConfig
 if TYPE_CHECKING:
     from .copies import CopyVerdict
     from .features import StoryFeatures, source_of
-    from .stage import Assignment, StoriesStage, StorySummary
+    from .stage import Assignment, StoriesStage
+    from .summaries import StorySummary
 
 # The main config imports this package for ``StoriesConfig``; the stage and
 # what it pulls in (numpy, datasketch, the store) load on first use.
 _LAZY = {
     "Assignment": ".stage",
     "StoriesStage": ".stage",
-    "StorySummary": ".stage",
+    "StorySummary": ".summaries",
     "CopyVerdict": ".copies",
     "StoryFeatures": ".features",
     "source_of": ".features",

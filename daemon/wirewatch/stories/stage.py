@@ -65,6 +65,7 @@ from .copies import CopyVerdict
 from .engine import FeatureJob, Placed, PlaceRequest, StoriesEngine, WindowEntry
 from .features import FEATURES_VERSION, StoryFeatures, featurize_for, figure_values, source_of
 from .remote import EngineError, EngineProcess
+from .summaries import KnownStories, StorySummary
 
 log = get_logger(__name__)
 
@@ -105,25 +106,6 @@ class Assignment:
     sighting: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class StorySummary:
-    """A story as an alert names it: id, title and the distinct sources so far."""
-
-    id: int
-    title: str
-    sources: tuple[str, ...]
-    articles: int = 0
-
-
-async def story_summary(db: aiosqlite.Connection, article_id: int) -> StorySummary | None:
-    """The story of a stored article, through any connection (the writer's included)."""
-    row = await story_summary_row(db, article_id)
-    if row is None:
-        return None
-    story_id, title, count, sources = row
-    return StorySummary(story_id, title, sources, count)
-
-
 def _entry(row: SignatureRow) -> WindowEntry:
     return WindowEntry(
         article_id=row.article_id,
@@ -162,6 +144,7 @@ class StoriesStage:
         self._recent: OrderedDict[int, Assignment] = OrderedDict()
         self._placements: list[Placement] = []
         self._copies: list[CopyLink] = []
+        self._known = KnownStories()
         self.counts: dict[str, int] = {
             "articles": 0,
             "sightings": 0,
@@ -297,6 +280,7 @@ class StoriesStage:
 
     async def _reload(self, db: aiosqlite.Connection) -> None:
         await self.flush(db)
+        self._known.clear()
         hot = await self._rebuild(db)
         self.counts["reloads"] += 1
         log.info("stories_reloaded", hot_articles=hot)
@@ -313,6 +297,7 @@ class StoriesStage:
     # -- the hook ---------------------------------------------------------------------
     def rolled_back(self) -> None:
         self._stale = True
+        self._known.clear()
         self._recent.clear()
         self._placements.clear()
         self._copies.clear()
@@ -345,9 +330,22 @@ class StoriesStage:
         return self._recent.get(article_id)
 
     async def story_of(self, db: aiosqlite.Connection, article_id: int) -> StorySummary | None:
-        """The story an article is in, as of this transaction (for the rules stage)."""
+        """The story an article is in, as of this transaction (for the rules stage).
+
+        Mostly from memory (:mod:`.summaries`): the rules ask this of every
+        article, and the stage made every change the answer reflects.
+        """
+        placed = self._recent.get(article_id)
+        if placed is not None:
+            known = self._known.get(placed.story_id)
+            if known is not None:
+                return known
         await self.flush(db)
-        return await story_summary(db, article_id)
+        row = await story_summary_row(db, article_id)
+        if row is None:
+            return None
+        story_id, title, count, sources = row
+        return self._known.seed(story_id, title, count, sources)
 
     async def article_stored(
         self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
@@ -379,6 +377,8 @@ class StoriesStage:
         except BaseException:
             self._stale = True
             raise
+        if new_source:
+            self._known.sighted(story_id, source, now)
         self.counts["sightings"] += 1
         reason = "seen again" + (f" from a new source ({source})" if new_source else "")
         self._remember(
@@ -473,6 +473,7 @@ class StoriesStage:
             await merge_stories(db, p.story_id, p.merge, now)
         if p.renamed is not None:
             await rename_story(db, p.story_id, p.renamed, now)
+        self._mirror(p, article_id, record.article.title, source, now)
 
         self.counts["articles"] += 1
         self.counts["copies"] += p.copy_of is not None
@@ -494,6 +495,21 @@ class StoriesStage:
                 p.merge,
             )
         )
+
+    def _mirror(self, p: Placed, article_id: int, title: str, source: str, now: str) -> None:
+        """Keep :attr:`_known` as the store now has the story: what a merge or a
+        title taken from another article did is left to be read back."""
+        known = self._known
+        if p.new_story:
+            known.opened(p.story_id, title, source, now)
+        else:
+            known.joined(p.story_id, source, now)
+        if p.merge:
+            known.forget((p.story_id, *p.merge))
+        elif p.renamed == article_id:
+            known.retitled(p.story_id, title)
+        elif p.renamed is not None:
+            known.forget((p.story_id,))
 
     def _remember(self, a: Assignment) -> None:
         self._recent[a.article_id] = a
