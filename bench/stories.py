@@ -1,7 +1,8 @@
 """The stories stage: its cost to a backfill, what it makes of the BBC corpus, its memory.
 
-Three measurements, each through the real ingest path (``wirewatch.ingest``
-with the pipeline the config describes, a fresh database every time):
+Five measurements, the first three through the real ingest path
+(``wirewatch.ingest`` with the pipeline the config describes, a fresh
+database every time):
 
 1. Throughput: the BBC corpus backfilled without the stage and with it,
    alternately, ``runs`` times each; the medians and their ratio, plus the
@@ -26,6 +27,12 @@ with the pipeline the config describes, a fresh database every time):
    with every copy claimed among them listed for reading (the corpus has
    duplicates of its own). The engine alone, through the pipeline's
    parser, extractor and features.
+5. End to end: the corpus waiting in the inbox of a real ``wirewatch run``
+   subprocess on the shipped configuration (its rules and watchlist, files
+   moved to ``processed/`` once stored, alerts to the console), without
+   the stage and with it, alternately, ``runs`` times each. The rate is
+   taken from the store's own times of the first and last files handled,
+   so the daemon's start and the polling for the end do not count.
 
 Run ``python -m bench.stories [--corpus DIR] [--runs N] [--articles N]
 [--originals N]``; prints JSON.
@@ -40,6 +47,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -49,7 +57,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import proc_cpu_seconds, proc_memory
+from bench.harness import Daemon, proc_cpu_seconds, proc_memory, wait_for
 from wirewatch.config import Config, ExtractConfig, StoreConfig, load_config
 from wirewatch.extract.extractor import build_extractor
 from wirewatch.ingest import Pipeline, ingest_paths
@@ -499,6 +507,70 @@ def measure_copies(corpus: Path, originals: int = 300, unrelated: int = 300) -> 
     }
 
 
+def _daemon_backfill(files: list[Path], with_stage: bool) -> dict[str, Any]:
+    """One backfill by a real daemon: the corpus in its inbox before it starts."""
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-daemon-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(SHIPPED_CONFIG.parent, root / "config")
+        config = root / "config" / SHIPPED_CONFIG.name
+        with config.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n[stories]\nenabled = {'true' if with_stage else 'false'}\n")
+        inbox = root / "inbox"
+        inbox.mkdir()
+        for i, p in enumerate(files):
+            shutil.copyfile(p, inbox / f"{i:05d}-{p.parent.name}-{p.name}")
+        distinct = len({p.read_bytes() for p in files})
+        daemon = Daemon(root, config).start()
+        try:
+            wait_for(
+                lambda: daemon.articles() >= distinct and not any(inbox.iterdir()),
+                600,
+                "the inbox to drain",
+            )
+        finally:
+            code = daemon.stop()
+        db = sqlite3.connect(daemon.db)
+        try:
+            rows = db.execute("SELECT handled_at FROM files").fetchall()
+            times = [datetime.fromisoformat(t) for (t,) in rows]
+            alerts = db.execute("SELECT count(*) FROM alerts").fetchone()[0]
+        finally:
+            db.close()
+    first, last = min(times), max(times)
+    # Files are handled a batch at a time, under one time: the first batch's
+    # files were handled at the start, not over the span measured.
+    after_first = sum(1 for t in times if t > first)
+    seconds = (last - first).total_seconds()
+    return {
+        "files_per_second": after_first / seconds if seconds else 0.0,
+        "files": len(times),
+        "alerts": alerts,
+        "exit_code": code,
+    }
+
+
+def measure_daemon(files: list[Path], runs: int) -> dict[str, Any]:
+    """The end-to-end backfill, alternately without and with the stage."""
+    without: list[dict[str, Any]] = []
+    with_stage: list[dict[str, Any]] = []
+    for _ in range(runs):
+        without.append(_daemon_backfill(files, False))
+        with_stage.append(_daemon_backfill(files, True))
+    base = statistics.median(r["files_per_second"] for r in without)
+    staged = statistics.median(r["files_per_second"] for r in with_stage)
+    return {
+        "runs": runs,
+        "without_stage_files_per_second": round(base, 1),
+        "with_stage_files_per_second": round(staged, 1),
+        "ratio": round(staged / base, 3) if base else None,
+        "runs_without": [round(r["files_per_second"], 1) for r in without],
+        "runs_with": [round(r["files_per_second"], 1) for r in with_stage],
+        "alerts_without": [r["alerts"] for r in without],
+        "alerts_with": [r["alerts"] for r in with_stage],
+        "exit_codes": sorted({r["exit_code"] for r in without + with_stage}),
+    }
+
+
 def run(
     corpus: Path = DEFAULT_CORPUS,
     runs: int = 3,
@@ -513,6 +585,7 @@ def run(
         "throughput": measure_throughput(files, runs, engine) if runs else None,
         "memory": measure_memory(corpus, articles, engine) if articles else None,
         "copies": measure_copies(corpus, originals) if originals else None,
+        "daemon": measure_daemon(files, runs) if runs else None,
     }
 
 
