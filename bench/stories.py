@@ -53,11 +53,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Daemon, proc_cpu_seconds, proc_memory, wait_for
+from bench.harness import Daemon, db_scalar, proc_cpu_seconds, proc_memory, wait_for
 from wirewatch.config import Config, ExtractConfig, StoreConfig, load_config
 from wirewatch.extract.extractor import build_extractor
 from wirewatch.ingest import Pipeline, ingest_paths
@@ -143,30 +144,54 @@ async def _backfill(files: list[Path], root: Path, with_stage: bool, engine: str
     return out
 
 
-def measure_throughput(files: list[Path], runs: int, engine: str) -> dict[str, Any]:
-    """Alternate runs without and with the stage, so load on the machine hits both alike."""
-    without: list[dict[str, Any]] = []
-    with_stage: list[dict[str, Any]] = []
+RunResult = dict[str, Any]
+
+
+def _alternate(
+    runs: int, one: Callable[[bool], RunResult]
+) -> tuple[list[RunResult], list[RunResult]]:
+    """``runs`` runs without and with the stage, alternately, so load on the
+    machine hits both alike."""
+    without: list[RunResult] = []
+    with_stage: list[RunResult] = []
     for _ in range(runs):
-        for flag, sink in ((False, without), (True, with_stage)):
-            with tempfile.TemporaryDirectory(prefix="wirewatch-bench-stories-") as tmp:
-                sink.append(asyncio.run(_backfill(files, Path(tmp), flag, engine)))
+        without.append(one(False))
+        with_stage.append(one(True))
+    return without, with_stage
 
-    def med(rows: list[dict[str, Any]], key: str) -> float:
-        return round(float(statistics.median(float(r[key]) for r in rows)), 3)
 
-    base, staged = med(without, "files_per_second"), med(with_stage, "files_per_second")
+def _median(rows: list[RunResult], key: str) -> float:
+    return round(float(statistics.median(float(r[key]) for r in rows)), 3)
+
+
+def _compared(without: list[RunResult], with_stage: list[RunResult]) -> dict[str, Any]:
+    """The median rates without and with the stage, their ratio, and every run's rate."""
+    base = _median(without, "files_per_second")
+    staged = _median(with_stage, "files_per_second")
     return {
-        "engine": engine,
-        "runs": runs,
+        "runs": len(without),
         "without_stage_files_per_second": base,
         "with_stage_files_per_second": staged,
         "ratio": round(staged / base, 3) if base else None,
         "runs_without": [round(r["files_per_second"], 1) for r in without],
         "runs_with": [round(r["files_per_second"], 1) for r in with_stage],
-        "cpu_ms_per_file_without": med(without, "cpu_ms_per_file"),
-        "cpu_ms_per_file_with": med(with_stage, "cpu_ms_per_file"),
-        "engine_process_cpu_ms_per_file": med(with_stage, "engine_cpu_ms_per_file"),
+    }
+
+
+def measure_throughput(files: list[Path], runs: int, engine: str) -> dict[str, Any]:
+    """The ingest path's backfill without and with the stage."""
+
+    def one(flag: bool) -> RunResult:
+        with tempfile.TemporaryDirectory(prefix="wirewatch-bench-stories-") as tmp:
+            return asyncio.run(_backfill(files, Path(tmp), flag, engine))
+
+    without, with_stage = _alternate(runs, one)
+    return {
+        "engine": engine,
+        **_compared(without, with_stage),
+        "cpu_ms_per_file_without": _median(without, "cpu_ms_per_file"),
+        "cpu_ms_per_file_with": _median(with_stage, "cpu_ms_per_file"),
+        "engine_process_cpu_ms_per_file": _median(with_stage, "engine_cpu_ms_per_file"),
         "stories": with_stage[-1]["stories"],
     }
 
@@ -532,10 +557,10 @@ def _daemon_backfill(files: list[Path], with_stage: bool) -> dict[str, Any]:
         db = sqlite3.connect(daemon.db)
         try:
             rows = db.execute("SELECT handled_at FROM files").fetchall()
-            times = [datetime.fromisoformat(t) for (t,) in rows]
-            alerts = db.execute("SELECT count(*) FROM alerts").fetchone()[0]
         finally:
             db.close()
+        times = [datetime.fromisoformat(t) for (t,) in rows]
+        alerts = db_scalar(daemon.db, "SELECT count(*) FROM alerts")
     first, last = min(times), max(times)
     # Files are handled a batch at a time, under one time: the first batch's
     # files were handled at the start, not over the span measured.
@@ -550,21 +575,10 @@ def _daemon_backfill(files: list[Path], with_stage: bool) -> dict[str, Any]:
 
 
 def measure_daemon(files: list[Path], runs: int) -> dict[str, Any]:
-    """The end-to-end backfill, alternately without and with the stage."""
-    without: list[dict[str, Any]] = []
-    with_stage: list[dict[str, Any]] = []
-    for _ in range(runs):
-        without.append(_daemon_backfill(files, False))
-        with_stage.append(_daemon_backfill(files, True))
-    base = statistics.median(r["files_per_second"] for r in without)
-    staged = statistics.median(r["files_per_second"] for r in with_stage)
+    """The end-to-end backfill by a real daemon without and with the stage."""
+    without, with_stage = _alternate(runs, lambda flag: _daemon_backfill(files, flag))
     return {
-        "runs": runs,
-        "without_stage_files_per_second": round(base, 1),
-        "with_stage_files_per_second": round(staged, 1),
-        "ratio": round(staged / base, 3) if base else None,
-        "runs_without": [round(r["files_per_second"], 1) for r in without],
-        "runs_with": [round(r["files_per_second"], 1) for r in with_stage],
+        **_compared(without, with_stage),
         "alerts_without": [r["alerts"] for r in without],
         "alerts_with": [r["alerts"] for r in with_stage],
         "exit_codes": sorted({r["exit_code"] for r in without + with_stage}),

@@ -125,6 +125,20 @@ def file_of(path: str, rec: RecordToStore) -> FileToStore:
     return FileToStore(path, rec.sha256, 1, 0, [rec])
 
 
+class LaterHook:
+    """A hook after the stage in the same transaction (as the rules are); the
+    tests' hooks say only what they do with a stored article."""
+
+    async def article_seen_again(self, *args: object) -> None:
+        return None
+
+    async def before_commit(self, *args: object) -> None:
+        return None
+
+    def rolled_back(self) -> None:
+        return None
+
+
 async def place_seeds(
     store: StoryStore, stage: StoriesStage, names: list[str], folder: str = "/inbox"
 ) -> None:
@@ -196,19 +210,10 @@ async def test_placements_held_back_in_a_batch_are_seen_by_whatever_reads_them(
     await stage.load(store)
     seen: dict[int, tuple[int, ...] | None] = {}
 
-    class StoryReader:
+    class StoryReader(LaterHook):
         async def article_stored(self, db: Any, article_id: int, *args: object) -> None:
             summary = await stage.story_of(db, article_id)
             seen[article_id] = None if summary is None else (summary.id, len(summary.sources))
-
-        async def article_seen_again(self, *args: object) -> None:
-            return None
-
-        async def before_commit(self, *args: object) -> None:
-            return None
-
-        def rolled_back(self) -> None:
-            return None
 
     names = sorted(seed_records())
     recs = seed_records()
@@ -230,7 +235,7 @@ async def test_placements_held_back_in_a_batch_are_seen_by_whatever_reads_them(
     assert seen[5] == (1, 5)  # the four outlets of the seeds, and the sighting's folder
 
 
-class SummaryChecker:
+class SummaryChecker(LaterHook):
     """A later hook (as the rules are) that asks each article's story of the stage,
     then compares the answer with the store's own, read after a flush."""
 
@@ -257,15 +262,6 @@ class SummaryChecker:
         story_id, title, count, sources = row
         assert got == StorySummary(story_id, title, tuple(s for s, _ in sources), count)
         self.asked.append(got)
-
-    async def article_seen_again(self, *args: object) -> None:
-        return None
-
-    async def before_commit(self, *args: object) -> None:
-        return None
-
-    def rolled_back(self) -> None:
-        return None
 
 
 @pytest.mark.parametrize(
@@ -348,18 +344,9 @@ async def test_a_rolled_back_batch_leaves_no_trace_in_the_window(store: StorySto
     names = sorted(seed_records())
     await place_seeds(store, stage, names[:1])
 
-    class Boom:
+    class Boom(LaterHook):
         async def article_stored(self, *args: object) -> None:
             raise RuntimeError("a later hook failed")
-
-        async def article_seen_again(self, *args: object) -> None:
-            return None
-
-        async def before_commit(self, *args: object) -> None:
-            return None
-
-        def rolled_back(self) -> None:
-            return None
 
     rec = seed_records()[names[1]]
     with pytest.raises(RuntimeError):
