@@ -532,7 +532,7 @@ def measure_copies(corpus: Path, originals: int = 300, unrelated: int = 300) -> 
     }
 
 
-def _daemon_backfill(files: list[Path], with_stage: bool) -> dict[str, Any]:
+def _daemon_backfill(files: list[Path], with_stage: bool, engine: str) -> dict[str, Any]:
     """One backfill by a real daemon: the corpus in its inbox before it starts."""
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-daemon-") as tmp:
         root = Path(tmp)
@@ -540,6 +540,7 @@ def _daemon_backfill(files: list[Path], with_stage: bool) -> dict[str, Any]:
         config = root / "config" / SHIPPED_CONFIG.name
         with config.open("a", encoding="utf-8") as fh:
             fh.write(f"\n[stories]\nenabled = {'true' if with_stage else 'false'}\n")
+            fh.write(f'engine = "{engine}"\n')
         inbox = root / "inbox"
         inbox.mkdir()
         for i, p in enumerate(files):
@@ -574,10 +575,11 @@ def _daemon_backfill(files: list[Path], with_stage: bool) -> dict[str, Any]:
     }
 
 
-def measure_daemon(files: list[Path], runs: int) -> dict[str, Any]:
+def measure_daemon(files: list[Path], runs: int, engine: str) -> dict[str, Any]:
     """The end-to-end backfill by a real daemon without and with the stage."""
-    without, with_stage = _alternate(runs, lambda flag: _daemon_backfill(files, flag))
+    without, with_stage = _alternate(runs, lambda flag: _daemon_backfill(files, flag, engine))
     return {
+        "engine": engine,
         **_compared(without, with_stage),
         "alerts_without": [r["alerts"] for r in without],
         "alerts_with": [r["alerts"] for r in with_stage],
@@ -599,7 +601,7 @@ def run(
         "throughput": measure_throughput(files, runs, engine) if runs else None,
         "memory": measure_memory(corpus, articles, engine) if articles else None,
         "copies": measure_copies(corpus, originals) if originals else None,
-        "daemon": measure_daemon(files, runs) if runs else None,
+        "daemon": measure_daemon(files, runs, engine) if runs else None,
     }
 
 

@@ -191,6 +191,9 @@ class Explode:
     def __init__(self) -> None:
         self.armed = True
 
+    def article_inserted(self, article_id: int, rec: Any, path: str) -> None:
+        pass
+
     async def article_stored(self, db: Any, article_id: int, rec: Any, path: str) -> None:
         if self.armed:
             self.armed = False

@@ -163,3 +163,60 @@ async def test_failed_batch_rolls_back_whole(tmp_path: Path) -> None:
         assert (await store.counts())["articles"] == 1
     finally:
         await store.close()
+
+
+class Recorder:
+    """A hook that notes what it is told, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, str]] = []
+
+    def article_inserted(self, article_id: int, record: RecordToStore, path: str) -> None:
+        self.events.append(("inserted", article_id, path))
+
+    async def article_stored(self, db: object, article_id: int, rec: object, path: str) -> None:
+        self.events.append(("stored", article_id, path))
+
+    async def article_seen_again(self, db: object, article_id: int, rec: object, path: str) -> None:
+        self.events.append(("seen", article_id, path))
+
+    async def before_commit(self, db: object) -> None:
+        self.events.append(("commit", 0, ""))
+
+    def rolled_back(self) -> None:
+        self.events.append(("rolled_back", 0, ""))
+
+
+async def test_a_batch_is_inserted_before_its_hooks_see_each_article_in_order(
+    tmp_path: Path,
+) -> None:
+    """Hooks may start work when a new article's rows are in (the stories
+    engine places it meanwhile), and still see every article in arrival order."""
+    store = await Store.open(tmp_path / "w.db")
+    try:
+        a, b, c = (RecordToStore(x * 64, article(title=x)) for x in "abc")
+        hook = Recorder()
+        await store.store_files(
+            [
+                file("/in/a.txt", "a" * 64, a),
+                file("/in/b.txt", "b" * 64, b),
+                file("/in/a-again.txt", "a" * 64, a),
+                file("/in/c.txt", "c" * 64, c),
+            ],
+            [hook],
+        )
+        assert hook.events == [
+            ("inserted", 1, "/in/a.txt"),
+            ("inserted", 2, "/in/b.txt"),
+            ("inserted", 3, "/in/c.txt"),
+            ("stored", 1, "/in/a.txt"),
+            ("stored", 2, "/in/b.txt"),
+            ("seen", 1, "/in/a-again.txt"),
+            ("stored", 3, "/in/c.txt"),
+            ("commit", 0, ""),
+        ]
+        hook.events.clear()
+        await store.store_files([file("/in/b-again.txt", "b" * 64, b)], [hook])
+        assert hook.events == [("seen", 2, "/in/b-again.txt"), ("commit", 0, "")]
+    finally:
+        await store.close()

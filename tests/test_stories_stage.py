@@ -28,6 +28,7 @@ from wirewatch.stories import StoriesConfig, StoriesStage
 from wirewatch.stories.commands import add_commands, story_of_article
 from wirewatch.stories.engine import FeatureJob, PlaceRequest, StoriesEngine
 from wirewatch.stories.features import featurize, figure_values
+from wirewatch.stories.remote import EngineError, EngineProcess
 from wirewatch.stories.summaries import KnownStories, StorySummary
 
 SEED_MTIME = datetime(2022, 2, 5, 12, tzinfo=UTC)
@@ -128,6 +129,9 @@ def file_of(path: str, rec: RecordToStore) -> FileToStore:
 class LaterHook:
     """A hook after the stage in the same transaction (as the rules are); the
     tests' hooks say only what they do with a stored article."""
+
+    def article_inserted(self, *args: object) -> None:
+        return None
 
     async def article_seen_again(self, *args: object) -> None:
         return None
@@ -389,6 +393,132 @@ async def test_a_dead_engine_process_is_replaced_by_the_inline_engine(store: Sto
     assert stage._remote is None  # running inline from now on
     counts = await store.story_counts()
     assert counts["stories"] == 1 and counts["articles_in_stories"] == 5
+
+
+class BatchReader(LaterHook):
+    """A later hook (as the rules are) that notes each article's story and, at the
+    batch's first article, asks the engine for its counts."""
+
+    def __init__(self, stage: StoriesStage, explode: bool = False) -> None:
+        self.stage = stage
+        self.explode = explode
+        self.first_stats: dict[str, Any] | None = None
+        self.stories: dict[int, tuple[int, int]] = {}
+
+    async def article_stored(
+        self, db: aiosqlite.Connection, article_id: int, *args: object
+    ) -> None:
+        if self.explode:
+            raise RuntimeError("disk on fire")
+        if self.first_stats is None:
+            self.first_stats = await self.stage.stats()
+        summary = await self.stage.story_of(db, article_id)
+        assert summary is not None
+        self.stories[article_id] = (summary.id, len(summary.sources))
+
+
+async def store_batch(
+    store: StoryStore, stage: StoriesStage, names: list[str], explode: bool = False
+) -> BatchReader:
+    """The seeds ``names`` as one batch, as the writer stores a backlog."""
+    recs = seed_records()
+    files = []
+    for name in names:
+        rec = recs[name]
+        feats = stage.featurize(rec.article, rec.figures, rec.mentions)
+        rec = RecordToStore(rec.sha256, rec.article, rec.figures, rec.mentions, feats)
+        files.append(file_of(f"/inbox/{name}", rec))
+    reader = BatchReader(stage, explode)
+    await store.store_files(files, [stage, reader])
+    return reader
+
+
+async def test_the_engine_process_places_a_batch_ahead_and_decides_as_inline(
+    tmp_path: Path,
+) -> None:
+    """With the engine in its own process, a batch's placements are asked for as
+    its rows go in, and answered in order: the first article's hook finds
+    the whole batch placed, and every decision is the inline engine's."""
+    names = sorted(seed_records())
+    outcome = {}
+    for mode in ("inline", "process"):
+        store = await Store.open(tmp_path / mode / "w.db")
+        stage = StoriesStage(StoriesConfig(engine=mode), inboxes=[Path("/inbox")])
+        try:
+            await stage.load(store)
+            reader = await store_batch(store, stage, names)
+            # a request among placements still in flight gets its own answer
+            stats = await stage.stats()
+        finally:
+            stage.close()
+        decisions = {}
+        for article_id in range(1, 6):
+            a = stage.assignment(article_id)
+            assert a is not None
+            decisions[article_id] = (a.story_id, a.new_story, a.copy_of, a.matched_article_id)
+        counts = await store.story_counts()
+        await store.close()
+        assert counts["stories"] == 1 and counts["copies"] == 1
+        assert stats["hot_articles"] == 5
+        assert reader.first_stats is not None
+        outcome[mode] = (decisions, reader.stories, reader.first_stats["hot_articles"], stage)
+    inline, process = outcome["inline"], outcome["process"]
+    assert process[0] == inline[0]
+    assert process[1] == inline[1]
+    assert inline[2] == 1  # inline, placed one by one in the hooks' turn
+    assert process[2] == 5  # the engine process had placed the whole batch
+    assert process[3].counts["placed_ahead"] == 5
+    assert inline[3].counts["placed_ahead"] == 0
+
+
+async def test_a_rolled_back_batch_with_placements_in_flight_keeps_the_engine_in_step(
+    store: StoryStore,
+) -> None:
+    """The engine placed the whole batch ahead, then the transaction failed: its
+    window is rebuilt from the store, and the unread answers never reach a
+    later request."""
+    stage = StoriesStage(StoriesConfig(engine="process"), inboxes=[Path("/inbox")])
+    names = sorted(seed_records())
+    try:
+        await stage.load(store)
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            await store_batch(store, stage, names[:3], explode=True)
+        assert stage._remote is not None and stage._remote.starts == 1
+        await store_batch(store, stage, names[:3])
+        await store_batch(store, stage, names[3:])
+        stats = await stage.stats()
+    finally:
+        stage.close()
+    assert stage._remote is not None and stage._remote.starts == 1  # the same process
+    assert stage.counts["reloads"] == 1
+    assert stats["hot_articles"] == 5  # not 8: the rolled-back three left the window
+    counts = await store.story_counts()
+    assert counts["stories"] == 1 and counts["articles_in_stories"] == 5
+    assert counts["copies"] == 1
+
+
+async def test_engine_answers_reach_their_requests_in_order() -> None:
+    """Requests in flight are answered first in, first out; a failed one fails
+    alone and an abandoned one's answer is dropped, not handed to the next."""
+    remote = EngineProcess(StoriesConfig(engine="process"))
+    remote.start()
+    try:
+        first = remote.submit("stats")
+        bad = remote.submit("nonsense")
+        dropped = remote.submit("load", [])
+        dropped.cancel()
+        last = remote.submit("stats")
+        assert remote.in_flight == 4
+        assert (await first)["hot_articles"] == 0
+        with pytest.raises(EngineError, match="unknown request 'nonsense'"):
+            await bad
+        assert (await last)["hot_articles"] == 0  # the load's answer (0) went nowhere
+        assert remote.in_flight == 0 and remote.alive
+    finally:
+        remote.stop()
+    assert not remote.alive
+    with pytest.raises(EngineError, match="not running"):
+        await remote.call("stats")
 
 
 async def test_articles_outside_the_window_never_share_a_story(store: StoryStore) -> None:

@@ -271,6 +271,9 @@ class RulesStage:
             )
 
     # -- the ArticleHook ---------------------------------------------------------
+    def article_inserted(self, article_id: int, record: RecordToStore, path: str) -> None:
+        """Nothing to start ahead: the rules are cheap and need the story first."""
+
     async def article_stored(
         self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
     ) -> None:

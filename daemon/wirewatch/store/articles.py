@@ -69,6 +69,14 @@ class ArticleHook(Protocol):
     that the transaction rolled back.
     """
 
+    def article_inserted(self, article_id: int, record: RecordToStore, path: str) -> None:
+        """A new article's rows are written; its :meth:`article_stored` comes later.
+
+        The whole batch is inserted before any hook's turn, so a hook can
+        start work here (in another process) that runs while the writer
+        inserts the rest of the batch. Nothing may be written here.
+        """
+
     async def article_stored(
         self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
     ) -> None: ...
@@ -92,7 +100,10 @@ class ArticlesMixin(StoreBase):
     ) -> list[StoredFile]:
         """Store a batch of files in one transaction; returns one result per file.
 
-        Each hook sees each record in order, inside the transaction.
+        The batch's rows are inserted first, then each hook sees each record
+        in order, inside the transaction. Hooks never read the rows of later
+        articles (they keep their own state), so seeing them already there
+        changes nothing, and a hook's slow part can overlap the inserts.
         """
         try:
             return await self._store_files(files, hooks)
@@ -107,6 +118,7 @@ class ArticlesMixin(StoreBase):
         now = iso(utcnow())
         results: list[StoredFile] = []
         sightings: list[tuple[int, str, str, str | None]] = []
+        stored: list[tuple[int, bool, RecordToStore, str]] = []
         async with self._transaction() as db:
             for f in files:
                 result = StoredFile()
@@ -121,11 +133,10 @@ class ArticlesMixin(StoreBase):
                     article_id, is_new = await self._insert_article(db, f, rec, previous_id, now)
                     result.article_ids.append(article_id)
                     result.new.append(is_new)
-                    for hook in hooks:
-                        if is_new:
-                            await hook.article_stored(db, article_id, rec, f.path)
-                        else:
-                            await hook.article_seen_again(db, article_id, rec, f.path)
+                    if is_new:
+                        for hook in hooks:
+                            hook.article_inserted(article_id, rec, f.path)
+                    stored.append((article_id, is_new, rec, f.path))
                     sightings.append((article_id, f.path, f.file_sha256, now))
                 await db.execute(
                     "INSERT OR REPLACE INTO files(path, sha256, size, mtime_ns, article_id,"
@@ -140,6 +151,12 @@ class ArticlesMixin(StoreBase):
                     ),
                 )
                 results.append(result)
+            for article_id, is_new, rec, path in stored:
+                for hook in hooks:
+                    if is_new:
+                        await hook.article_stored(db, article_id, rec, path)
+                    else:
+                        await hook.article_seen_again(db, article_id, rec, path)
             # Nothing in the batch reads them back: one statement for all.
             await db.executemany(
                 "INSERT OR IGNORE INTO sightings(article_id, path, file_sha256, seen_at)"

@@ -9,10 +9,13 @@ only pickles a request of plain values (a few kilobytes), waits for the
 answer without holding the lock, and writes it.
 
 The child keeps the hot window. It is started with the ``spawn`` method
-(the parent has threads, so ``fork`` would be unsafe), takes one request
-at a time, and ignores SIGINT (the parent decides when it stops). If it
-dies, or a request is abandoned half-way (cancelled), the parent drops it;
-the stage then starts a fresh one and reloads the window from the store.
+(the parent has threads, so ``fork`` would be unsafe), answers requests one
+at a time in the order they came, and ignores SIGINT (the parent decides
+when it stops). The parent may have several requests on their way and
+matches answers to them in that order; an answer nobody awaits any more (a
+cancelled caller) is read and dropped, so it never reaches a later
+request. If the child dies, every request in flight fails; the stage then
+starts a fresh one and reloads the window from the store.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import asyncio
 import multiprocessing
 import signal
 import threading
+import time
 import traceback
+from collections import deque
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -75,13 +80,21 @@ def serve(conn: Connection, settings: dict[str, Any]) -> None:
 
 
 class EngineProcess:
-    """A handle on the engine process; requests are awaited without blocking the loop."""
+    """A handle on the engine process; requests are awaited without blocking the loop.
+
+    Several requests may be on their way at once (the writer sends a whole
+    batch's placements before it reads the first answer): the child answers
+    in the order it was asked, so answers are matched to requests first in,
+    first out, by one reader on the event loop.
+    """
 
     def __init__(self, cfg: StoriesConfig) -> None:
         self._cfg = cfg
         self._proc: BaseProcess | None = None
         self._conn: Connection | None = None
         self._send_lock = threading.Lock()
+        self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._reader: tuple[asyncio.AbstractEventLoop, int] | None = None
         self.starts = 0
 
     @property
@@ -91,6 +104,11 @@ class EngineProcess:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not answered yet."""
+        return len(self._waiting)
 
     def start(self) -> None:
         """Start a fresh engine process (any previous one is dropped)."""
@@ -108,44 +126,70 @@ class EngineProcess:
         self._proc, self._conn = proc, parent
         self.starts += 1
 
-    async def call(self, op: str, payload: object = None) -> Any:
-        """Send one request and await its answer.
+    def submit(self, op: str, payload: object = None) -> asyncio.Future[Any]:
+        """Send one request now; its answer arrives in the returned future.
 
-        Anything that leaves the answer unread (a cancellation, a dead
-        child) drops the process, so no later request can read a stale
-        answer; the caller reloads a fresh one.
+        The future fails with :class:`EngineError` if the engine failed the
+        request or went away. Cancelling it does not disturb the others: the
+        answer is still read, and dropped.
         """
-        if not self.alive:
-            raise EngineError("the stories engine process is not running")
-        conn = self._conn
-        assert conn is not None
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[tuple[str, Any]] = loop.create_future()
-        fd = conn.fileno()
-
-        def readable() -> None:
-            loop.remove_reader(fd)
-            if answer.done():
-                return
-            try:
-                answer.set_result(conn.recv())
-            except BaseException as exc:
-                answer.set_exception(exc)
-
+        answer: asyncio.Future[Any] = loop.create_future()
+        conn = self._conn
+        if conn is None or not self.alive:
+            answer.set_exception(EngineError("the stories engine process is not running"))
+            return answer
         try:
             with self._send_lock:
                 conn.send((op, payload))
-            loop.add_reader(fd, readable)
-            status, result = await answer
-        except BaseException as exc:
-            loop.remove_reader(fd)
+        except (OSError, ValueError) as exc:
             self.kill()
-            if isinstance(exc, (EOFError, OSError)):
-                raise EngineError(f"the stories engine process went away: {exc!r}") from exc
-            raise
-        if status == "error":
-            raise EngineError(f"the stories engine failed:\n{result}")
-        return result
+            answer.set_exception(EngineError(f"the stories engine process went away: {exc!r}"))
+            return answer
+        self._waiting.append(answer)
+        if self._reader is None:
+            fd = conn.fileno()
+            loop.add_reader(fd, self._readable)
+            self._reader = (loop, fd)
+        return answer
+
+    async def call(self, op: str, payload: object = None) -> Any:
+        """Send one request and await its answer."""
+        return await self.submit(op, payload)
+
+    def _readable(self) -> None:
+        """Hand each answer that has arrived to the oldest request waiting."""
+        conn = self._conn
+        try:
+            while conn is not None and self._waiting and conn.poll(0):
+                status, value = conn.recv()
+                answer = self._waiting.popleft()
+                if answer.done():  # cancelled: nobody is waiting for it
+                    continue
+                if status == "error":
+                    answer.set_exception(EngineError(f"the stories engine failed:\n{value}"))
+                else:
+                    answer.set_result(value)
+        except (EOFError, OSError) as exc:
+            self._fail(EngineError(f"the stories engine process went away: {exc!r}"))
+            self.kill()
+            return
+        if conn is not None and not self._waiting:
+            # Nothing asked: an end of file now is the child's exit, seen at the next request.
+            self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        if self._reader is not None:
+            loop, fd = self._reader
+            self._reader = None
+            if not loop.is_closed():
+                loop.remove_reader(fd)
+
+    def _fail(self, exc: EngineError) -> None:
+        waiting, self._waiting = self._waiting, deque()
+        for answer in waiting:
+            if not answer.done():
+                answer.set_exception(exc)
 
     def post(self, op: str, payload: object) -> bool:
         """Send a message that has no answer, from any thread; whether it went."""
@@ -160,7 +204,9 @@ class EngineProcess:
         return True
 
     def kill(self) -> None:
-        """Drop the process at once (its state goes with it)."""
+        """Drop the process at once (its state goes with it, and requests in flight fail)."""
+        self._stop_reading()
+        self._fail(EngineError("the stories engine process was stopped"))
         proc, conn = self._proc, self._conn
         self._proc = self._conn = None
         if conn is not None:
@@ -175,11 +221,16 @@ class EngineProcess:
     def stop(self) -> None:
         """Ask the process to finish, then make sure it has."""
         conn, proc = self._conn, self._proc
+        self._stop_reading()
+        self._fail(EngineError("the stories engine process was stopped"))
         if conn is not None and proc is not None and proc.is_alive():
             try:
                 conn.send(("stop", None))
-                if conn.poll(_STOP_TIMEOUT):
-                    conn.recv()
+                # Answers to requests nobody awaits any more may come first.
+                deadline = time.monotonic() + _STOP_TIMEOUT
+                while (left := deadline - time.monotonic()) > 0 and conn.poll(left):
+                    if conn.recv() == ("ok", None):
+                        break
             except (EOFError, OSError):
                 pass
             proc.join(_STOP_TIMEOUT)

@@ -18,7 +18,11 @@ Where the CPU work happens depends on ``StoriesConfig.engine``:
   daemon): the engine runs in a process of its own (:mod:`.remote`) and
   computes the features there too; the featurizer sends the article ahead
   as soon as it is parsed, so the engine's millisecond runs on another core
-  than the one interpreter lock the threads share.
+  than the one interpreter lock the threads share. The placement itself is
+  asked for as soon as the article's row is inserted
+  (:meth:`StoriesStage.article_inserted`): the store inserts the whole batch
+  before the hooks' turn, so the engine places while the writer inserts,
+  and the writer mostly finds the answer waiting.
 
 The hot window is memory that the transaction does not cover. After a
 rollback it may hold articles that were never committed, so it is marked
@@ -143,6 +147,7 @@ class StoriesStage:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._recent: OrderedDict[int, Assignment] = OrderedDict()
         self._placements: list[Placement] = []
+        self._posted: dict[int, tuple[asyncio.Future[Placed], datetime]] = {}
         self._copies: list[CopyLink] = []
         self._known = KnownStories()
         self.counts: dict[str, int] = {
@@ -153,6 +158,7 @@ class StoriesStage:
             "new_stories": 0,
             "merges": 0,
             "reloads": 0,
+            "placed_ahead": 0,
         }
 
     # -- the worker-thread part ------------------------------------------------------
@@ -279,6 +285,9 @@ class StoriesStage:
         self._stale = True
 
     async def _reload(self, db: aiosqlite.Connection) -> None:
+        # The engine placed the articles sent ahead against the window being
+        # replaced: they are placed again, after it.
+        self._drop_posted()
         await self.flush(db)
         self._known.clear()
         hot = await self._rebuild(db)
@@ -297,6 +306,7 @@ class StoriesStage:
     # -- the hook ---------------------------------------------------------------------
     def rolled_back(self) -> None:
         self._stale = True
+        self._drop_posted()
         self._known.clear()
         self._recent.clear()
         self._placements.clear()
@@ -347,13 +357,34 @@ class StoriesStage:
         story_id, title, count, sources = row
         return self._known.seed(story_id, title, count, sources)
 
+    def article_inserted(self, article_id: int, record: RecordToStore, path: str) -> None:
+        """Send the article to the engine process now, to be placed while the
+        writer inserts the rest of the batch; :meth:`article_stored` takes the answer.
+
+        The engine places requests in the order they come, which is the
+        order the hooks will see the articles in. Only with an engine
+        process that is up to date: otherwise the article is placed in its turn.
+        """
+        remote = self._remote
+        if remote is None or self._stale or not remote.alive:
+            return
+        now = utcnow()
+        request = self._request(article_id, record, now)
+        self._posted[article_id] = (remote.submit("place", request), now)
+
+    def _drop_posted(self) -> None:
+        for answer, _ in self._posted.values():
+            answer.cancel()
+        self._posted.clear()
+
     async def article_stored(
         self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
     ) -> None:
         if self._stale:
             await self._reload(db)
+        posted = self._posted.pop(article_id, None)
         try:
-            await self._place(db, article_id, record, path)
+            await self._place(db, article_id, record, path, posted)
         except BaseException:
             self._stale = True
             raise
@@ -366,7 +397,11 @@ class StoriesStage:
             await self.flush(db)
             story_id = await story_id_of(db, article_id)
             if story_id is None:
-                # Stored before this stage ran: place it now.
+                # Stored before this stage ran: place it now. Articles sent
+                # ahead are in the engine's window already, and this one
+                # comes first: start the window again from the store.
+                if self._posted:
+                    self._stale = True
                 if self._stale:
                     await self._reload(db)
                 await self._place(db, article_id, record, path)
@@ -412,26 +447,40 @@ class StoriesStage:
             ahead=ahead,
         )
 
-    async def _decide(self, db: aiosqlite.Connection, req: PlaceRequest) -> Placed:
+    async def _decide(
+        self,
+        db: aiosqlite.Connection,
+        req: PlaceRequest,
+        posted: asyncio.Future[Placed] | None = None,
+    ) -> Placed:
         if self._remote is not None:
             try:
-                placed: Placed = await self._remote.call("place", req)
+                placed: Placed = await (
+                    posted if posted is not None else self._remote.call("place", req)
+                )
             except EngineError:
                 self._fall_back()
                 # The writer's connection sees this transaction's placements too.
                 await self._reload(db)
             else:
+                self.counts["placed_ahead"] += posted is not None
                 return placed
         assert self._engine is not None
         return self._engine.place(req)
 
     async def _place(
-        self, db: aiosqlite.Connection, article_id: int, record: RecordToStore, path: str
+        self,
+        db: aiosqlite.Connection,
+        article_id: int,
+        record: RecordToStore,
+        path: str,
+        posted: tuple[asyncio.Future[Placed], datetime] | None = None,
     ) -> None:
-        now_dt = utcnow()
+        now_dt = posted[1] if posted is not None else utcnow()
         now = iso(now_dt) or ""
         source = source_of(record.article, path, self.inboxes)
-        p = await self._decide(db, self._request(article_id, record, now_dt))
+        req = self._request(article_id, record, now_dt)
+        p = await self._decide(db, req, posted[0] if posted is not None else None)
         feats = p.features
         if p.copy_of is not None and p.copy is not None:
             v = p.copy
