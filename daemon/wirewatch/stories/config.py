@@ -31,9 +31,11 @@ class StoriesConfig(_Section):
     the placement in the writer. ``process``: both in a process of the
     stage's own, which pays when parsing runs in threads of the daemon
     (``pipeline.prepare_processes = 0``). ``auto`` picks ``inline`` when there
-    are worker processes and ``process`` otherwise: measured on two cores,
-    inline with a worker backfills faster (about 215 against 193 files/s
-    through the whole pipeline) and saves the stage's process (~140 MB)."""
+    are worker processes and ``process`` otherwise. With a worker, a daemon
+    backfilling on two cores is as fast either way (about 210 against 220
+    files/s, within the runs' noise; ``process`` places a batch while the
+    writer inserts it, but its process takes CPU the pipeline needs too),
+    and inline saves the stage's process (~140 MB)."""
 
     def resolved(self, prepare_processes: int) -> StoriesConfig:
         """This config with ``auto`` decided for a pipeline of ``prepare_processes``."""
