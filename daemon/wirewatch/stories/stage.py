@@ -110,6 +110,15 @@ class Assignment:
     sighting: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Posted:
+    """A placement asked of the engine process ahead of the article's turn."""
+
+    answer: asyncio.Future[Placed]
+    request: PlaceRequest
+    now: datetime
+
+
 def _entry(row: SignatureRow) -> WindowEntry:
     return WindowEntry(
         article_id=row.article_id,
@@ -147,7 +156,7 @@ class StoriesStage:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._recent: OrderedDict[int, Assignment] = OrderedDict()
         self._placements: list[Placement] = []
-        self._posted: dict[int, tuple[asyncio.Future[Placed], datetime]] = {}
+        self._posted: dict[int, _Posted] = {}
         self._copies: list[CopyLink] = []
         self._known = KnownStories()
         self.counts: dict[str, int] = {
@@ -370,11 +379,11 @@ class StoriesStage:
             return
         now = utcnow()
         request = self._request(article_id, record, now)
-        self._posted[article_id] = (remote.submit("place", request), now)
+        self._posted[article_id] = _Posted(remote.submit("place", request), request, now)
 
     def _drop_posted(self) -> None:
-        for answer, _ in self._posted.values():
-            answer.cancel()
+        for posted in self._posted.values():
+            posted.answer.cancel()
         self._posted.clear()
 
     async def article_stored(
@@ -474,13 +483,17 @@ class StoriesStage:
         article_id: int,
         record: RecordToStore,
         path: str,
-        posted: tuple[asyncio.Future[Placed], datetime] | None = None,
+        posted: _Posted | None = None,
     ) -> None:
-        now_dt = posted[1] if posted is not None else utcnow()
+        if posted is not None:
+            answer: asyncio.Future[Placed] | None = posted.answer
+            req, now_dt = posted.request, posted.now
+        else:
+            answer, now_dt = None, utcnow()
+            req = self._request(article_id, record, now_dt)
         now = iso(now_dt) or ""
         source = source_of(record.article, path, self.inboxes)
-        req = self._request(article_id, record, now_dt)
-        p = await self._decide(db, req, posted[0] if posted is not None else None)
+        p = await self._decide(db, req, answer)
         feats = p.features
         if p.copy_of is not None and p.copy is not None:
             v = p.copy
