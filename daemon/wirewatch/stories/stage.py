@@ -460,19 +460,20 @@ class StoriesStage:
         self,
         db: aiosqlite.Connection,
         req: PlaceRequest,
-        posted: asyncio.Future[Placed] | None = None,
+        answer: asyncio.Future[Placed] | None = None,
     ) -> Placed:
+        """The engine's placement: ``answer`` when it was asked for ahead, else asked now."""
         if self._remote is not None:
             try:
                 placed: Placed = await (
-                    posted if posted is not None else self._remote.call("place", req)
+                    answer if answer is not None else self._remote.call("place", req)
                 )
             except EngineError:
                 self._fall_back()
                 # The writer's connection sees this transaction's placements too.
                 await self._reload(db)
             else:
-                self.counts["placed_ahead"] += posted is not None
+                self.counts["placed_ahead"] += answer is not None
                 return placed
         assert self._engine is not None
         return self._engine.place(req)
