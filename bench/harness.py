@@ -106,6 +106,21 @@ def proc_cpu_seconds(pid: int | str) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def proc_children(pid: int | str) -> list[int]:
+    """The direct child processes of ``pid`` (its worker processes, say)."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            out += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
 def proc_memory(pid: int | str, key: str, file: str = "status") -> int:
     """A memory line (``VmRSS``, ``VmHWM``, ``Pss``...) of ``/proc/PID/FILE`` in
     bytes; 0 when the process is gone."""

@@ -32,7 +32,11 @@ database every time):
    moved to ``processed/`` once stored, alerts to the console), without
    the stage and with it, alternately, ``runs`` times each. The rate is
    taken from the store's own times of the first and last files handled,
-   so the daemon's start and the polling for the end do not count.
+   so the daemon's start and the polling for the end do not count. The
+   CPU per file of the daemon and of its worker processes, and the cores
+   the daemon kept busy, are read from ``/proc`` while it drains the inbox:
+   the daemon's threads share one interpreter lock, so when it nears one
+   core its CPU per file is what sets the rate.
 
 Run ``python -m bench.stories [--corpus DIR] [--runs N] [--articles N]
 [--originals N]``; prints JSON.
@@ -58,7 +62,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Daemon, db_scalar, proc_cpu_seconds, proc_memory, wait_for
+from bench.harness import (
+    Daemon,
+    db_scalar,
+    proc_children,
+    proc_cpu_seconds,
+    proc_memory,
+    wait_for,
+)
 from wirewatch.config import Config, ExtractConfig, StoreConfig, load_config
 from wirewatch.extract.extractor import build_extractor
 from wirewatch.ingest import Pipeline, ingest_paths
@@ -548,11 +559,14 @@ def _daemon_backfill(files: list[Path], with_stage: bool, engine: str) -> dict[s
         distinct = len({p.read_bytes() for p in files})
         daemon = Daemon(root, config).start()
         try:
+            wait_for(lambda: daemon.articles() > 0, 120, "the first article")
+            start = _daemon_cpu(daemon)
             wait_for(
                 lambda: daemon.articles() >= distinct and not any(inbox.iterdir()),
                 600,
                 "the inbox to drain",
             )
+            end = _daemon_cpu(daemon)
         finally:
             code = daemon.stop()
         db = sqlite3.connect(daemon.db)
@@ -567,12 +581,26 @@ def _daemon_backfill(files: list[Path], with_stage: bool, engine: str) -> dict[s
     # files were handled at the start, not over the span measured.
     after_first = sum(1 for t in times if t > first)
     seconds = (last - first).total_seconds()
+    handled = end[0] - start[0]
     return {
         "files_per_second": after_first / seconds if seconds else 0.0,
         "files": len(times),
         "alerts": alerts,
         "exit_code": code,
+        "daemon_cpu_ms_per_file": (end[1] - start[1]) / handled * 1000 if handled else 0.0,
+        "workers_cpu_ms_per_file": (end[2] - start[2]) / handled * 1000 if handled else 0.0,
+        "daemon_cores": (end[1] - start[1]) / (end[3] - start[3]),
     }
+
+
+def _daemon_cpu(daemon: Daemon) -> tuple[int, float, float, float]:
+    """Files handled so far, CPU seconds of the daemon and of its worker processes,
+    and the time: read while it drains the inbox, so its start does not count."""
+    assert daemon.proc is not None
+    pid = daemon.proc.pid
+    handled = int(db_scalar(daemon.db, "SELECT count(*) FROM files") or 0)
+    workers = sum(proc_cpu_seconds(c) or 0.0 for c in proc_children(pid))
+    return handled, proc_cpu_seconds(pid) or 0.0, workers, time.monotonic()
 
 
 def measure_daemon(files: list[Path], runs: int, engine: str) -> dict[str, Any]:
@@ -581,6 +609,12 @@ def measure_daemon(files: list[Path], runs: int, engine: str) -> dict[str, Any]:
     return {
         "engine": engine,
         **_compared(without, with_stage),
+        "daemon_cpu_ms_per_file_without": _median(without, "daemon_cpu_ms_per_file"),
+        "daemon_cpu_ms_per_file_with": _median(with_stage, "daemon_cpu_ms_per_file"),
+        "workers_cpu_ms_per_file_without": _median(without, "workers_cpu_ms_per_file"),
+        "workers_cpu_ms_per_file_with": _median(with_stage, "workers_cpu_ms_per_file"),
+        "daemon_cores_without": _median(without, "daemon_cores"),
+        "daemon_cores_with": _median(with_stage, "daemon_cores"),
         "alerts_without": [r["alerts"] for r in without],
         "alerts_with": [r["alerts"] for r in with_stage],
         "exit_codes": sorted({r["exit_code"] for r in without + with_stage}),
