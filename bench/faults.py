@@ -47,7 +47,15 @@ from typing import Any
 
 from bench.disk import disk_full
 from bench.flaky import Flaky, flaky_receiver
-from bench.harness import Daemon, db_scalar, proc_memory, proc_stat, wait_for, write_config
+from bench.harness import (
+    Daemon,
+    db_scalar,
+    proc_children,
+    proc_memory,
+    proc_stat,
+    wait_for,
+    write_config,
+)
 from bench.receiver import Receiver, Request
 from wirewatch.notify.sign import signature
 
@@ -273,15 +281,10 @@ def _children(pid: int) -> set[tuple[int, str]]:
     mistaken for a worker that outlived its daemon.
     """
     out: set[tuple[int, str]] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            kids = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for kid in kids:
-            start = _proc_start(int(kid))
-            if start is not None:
-                out.add((int(kid), start))
+    for kid in proc_children(pid):
+        start = _proc_start(kid)
+        if start is not None:
+            out.add((kid, start))
     return out
 
 
