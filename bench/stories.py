@@ -39,7 +39,8 @@ database every time):
    core its CPU per file is what sets the rate.
 
 Run ``python -m bench.stories [--corpus DIR] [--runs N] [--articles N]
-[--originals N]``; prints JSON.
+[--originals N] [--pin-cpus]``; prints JSON. ``--pin-cpus`` runs the
+daemons of measurement 5 with ``pipeline.pin_cpus``.
 """
 
 from __future__ import annotations
@@ -543,12 +544,18 @@ def measure_copies(corpus: Path, originals: int = 300, unrelated: int = 300) -> 
     }
 
 
-def _daemon_backfill(files: list[Path], with_stage: bool, engine: str) -> dict[str, Any]:
+def _daemon_backfill(
+    files: list[Path], with_stage: bool, engine: str, pin_cpus: bool = False
+) -> dict[str, Any]:
     """One backfill by a real daemon: the corpus in its inbox before it starts."""
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-daemon-") as tmp:
         root = Path(tmp)
         shutil.copytree(SHIPPED_CONFIG.parent, root / "config")
         config = root / "config" / SHIPPED_CONFIG.name
+        if pin_cpus:
+            text = config.read_text(encoding="utf-8")
+            assert "pin_cpus = false" in text, "the shipped config sets pin_cpus"
+            config.write_text(text.replace("pin_cpus = false", "pin_cpus = true"), "utf-8")
         with config.open("a", encoding="utf-8") as fh:
             fh.write(f"\n[stories]\nenabled = {'true' if with_stage else 'false'}\n")
             fh.write(f'engine = "{engine}"\n')
@@ -603,11 +610,16 @@ def _daemon_cpu(daemon: Daemon) -> tuple[int, float, float, float]:
     return handled, proc_cpu_seconds(pid) or 0.0, workers, time.monotonic()
 
 
-def measure_daemon(files: list[Path], runs: int, engine: str) -> dict[str, Any]:
+def measure_daemon(
+    files: list[Path], runs: int, engine: str, pin_cpus: bool = False
+) -> dict[str, Any]:
     """The end-to-end backfill by a real daemon without and with the stage."""
-    without, with_stage = _alternate(runs, lambda flag: _daemon_backfill(files, flag, engine))
+    without, with_stage = _alternate(
+        runs, lambda flag: _daemon_backfill(files, flag, engine, pin_cpus)
+    )
     return {
         "engine": engine,
+        "pin_cpus": pin_cpus,
         **_compared(without, with_stage),
         "daemon_cpu_ms_per_file_without": _median(without, "daemon_cpu_ms_per_file"),
         "daemon_cpu_ms_per_file_with": _median(with_stage, "daemon_cpu_ms_per_file"),
@@ -627,6 +639,7 @@ def run(
     articles: int = 50_000,
     engine: str = "auto",
     originals: int = 300,
+    pin_cpus: bool = False,
 ) -> dict[str, Any]:
     files = corpus_files(corpus)
     return {
@@ -635,7 +648,7 @@ def run(
         "throughput": measure_throughput(files, runs, engine) if runs else None,
         "memory": measure_memory(corpus, articles, engine) if articles else None,
         "copies": measure_copies(corpus, originals) if originals else None,
-        "daemon": measure_daemon(files, runs, engine) if runs else None,
+        "daemon": measure_daemon(files, runs, engine, pin_cpus) if runs else None,
     }
 
 
@@ -646,9 +659,14 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=50_000)
     ap.add_argument("--engine", choices=("auto", "process", "inline"), default="auto")
     ap.add_argument("--originals", type=int, default=300)
+    ap.add_argument(
+        "--pin-cpus",
+        action="store_true",
+        help="the daemon with pipeline.pin_cpus (the daemon measurement only)",
+    )
     args = ap.parse_args()
     configure_logging("json", "warning", stream=sys.stderr)
-    result = run(args.corpus, args.runs, args.articles, args.engine, args.originals)
+    result = run(args.corpus, args.runs, args.articles, args.engine, args.originals, args.pin_cpus)
     print(json.dumps(result, indent=2))
 
 

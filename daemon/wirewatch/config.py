@@ -117,6 +117,12 @@ class PipelineConfig(_Section):
 
     workers: Annotated[int, Field(ge=1, le=256)] = 16
     prepare_processes: Annotated[int, Field(ge=0, le=64)] = 1
+    pin_cpus: bool = False
+    """Keep the writer's process on the first CPU it is allowed and its helper
+    processes (the parse workers, the stories engine) on the others
+    (:mod:`wirewatch.cpus`). Off by default: two instances on one machine
+    would both take the same first CPU unless each is given its own CPUs
+    (systemd's ``CPUAffinity=``)."""
 
 
 class HealthConfig(_Section):

@@ -21,6 +21,7 @@ leave at once when the daemon's process is gone, even after a SIGKILL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ExtractConfig, ParseConfig
+from .cpus import pin_process
 from .extract.extractor import build_extractor
 from .ingest import Extractor, Featurizer, Gone, Prepared, Rejected, boilerplate_for, prepare
 from .logs import get_logger
@@ -59,12 +61,18 @@ def _start_worker(
     parse: dict[str, Any],
     extract: dict[str, Any],
     stories: dict[str, Any] | None,
+    cpus: tuple[int, ...] | None = None,
 ) -> None:
-    """Each worker's start: signals off, then the settings compiled once."""
+    """Each worker's start: signals off, its CPUs, then the settings compiled once."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _leave_with_parent()
+    if cpus:
+        # The writer's process could pin itself, so a refusal is not expected
+        # here; the worker then runs unpinned rather than not at all.
+        with contextlib.suppress(PermissionError):
+            pin_process(cpus)
     featurizer = None
     if stories is not None:
         from .stories.features import story_featurizer
@@ -95,6 +103,7 @@ class PreparePool:
 
     With ``stories`` the workers compute each article's story features too
     (the shingles, MinHash and term vector the stories stage matches on).
+    With ``cpus`` each worker keeps to those CPUs (:mod:`wirewatch.cpus`).
     """
 
     def __init__(
@@ -104,6 +113,7 @@ class PreparePool:
         parse: ParseConfig,
         extract: ExtractConfig,
         stories: StoriesConfig | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         self.processes = processes
         self._initargs = (
@@ -111,6 +121,7 @@ class PreparePool:
             parse.model_dump(),
             extract.model_dump(),
             stories.model_dump() if stories is not None else None,
+            tuple(sorted(cpus)) if cpus else None,
         )
         self._pool: ProcessPoolExecutor | None = None
         self._alone = asyncio.Lock()

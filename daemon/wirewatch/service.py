@@ -26,6 +26,7 @@ from typing import Any
 import aiosqlite
 
 from .config import Config, ConfigError, load_config
+from .cpus import pin_for_pipeline
 from .extract.extractor import build_extractor
 from .health import HealthServer
 from .ingest import BatchWriter, Pipeline, boilerplate_for
@@ -70,10 +71,13 @@ def story_lookup_for(stage: StoriesStage) -> StoryLookup:
 
 
 async def build_stories_stage(
-    stories: StoriesConfig, inboxes: list[Path], store: Store
+    stories: StoriesConfig,
+    inboxes: list[Path],
+    store: Store,
+    cpus: frozenset[int] | None = None,
 ) -> StoriesStage:
     """The stories stage with its hot window read back from the store."""
-    stage = StoriesStage(stories, inboxes)
+    stage = StoriesStage(stories, inboxes, cpus)
     try:
         await stage.load(store)
     except BaseException:
@@ -148,6 +152,11 @@ async def open_pipeline(
     # the writer only retrieves and decides.
     stories_cfg = cfg.stories.resolved(cfg.pipeline.prepare_processes)
     features_in_workers = stories_cfg.enabled and stories_cfg.engine == "inline"
+    helpers = None
+    if cfg.pipeline.pin_cpus:
+        engine_process = stories_cfg.enabled and stories_cfg.engine == "process"
+        cpus = pin_for_pipeline(cfg.pipeline.prepare_processes > 0 or engine_process)
+        helpers = cpus.helpers if cpus is not None else None
     if cfg.pipeline.prepare_processes > 0:
         pool = PreparePool(
             cfg.pipeline.prepare_processes,
@@ -155,6 +164,7 @@ async def open_pipeline(
             cfg.parse,
             cfg.extract,
             stories_cfg if features_in_workers else None,
+            helpers,
         )
         pipeline.preparer = pool.prepare
         pipeline.closers.append(pool.close)
@@ -164,7 +174,7 @@ async def open_pipeline(
         stories = None
         if cfg.stories.enabled:
             stories = await build_stories_stage(
-                stories_cfg, [Path(p) for p in cfg.watch.inboxes], store
+                stories_cfg, [Path(p) for p in cfg.watch.inboxes], store, helpers
             )
             if pool is None or not features_in_workers:
                 pipeline.featurizer = stories.featurize

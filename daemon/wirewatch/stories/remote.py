@@ -31,6 +31,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from ..cpus import pin_child
 from .config import StoriesConfig
 from .engine import StoriesEngine
 
@@ -88,8 +89,9 @@ class EngineProcess:
     first out, by one reader on the event loop.
     """
 
-    def __init__(self, cfg: StoriesConfig) -> None:
+    def __init__(self, cfg: StoriesConfig, cpus: frozenset[int] | None = None) -> None:
         self._cfg = cfg
+        self._cpus = cpus
         self._proc: BaseProcess | None = None
         self._conn: Connection | None = None
         self._send_lock = threading.Lock()
@@ -123,6 +125,8 @@ class EngineProcess:
         )
         proc.start()
         child.close()
+        if self._cpus and proc.pid is not None:
+            pin_child(proc.pid, self._cpus)
         self._proc, self._conn = proc, parent
         self.starts += 1
 

@@ -142,13 +142,19 @@ def _entry(row: SignatureRow) -> WindowEntry:
 class StoriesStage:
     """Groups stored articles into stories and links copies (an ``ArticleHook``)."""
 
-    def __init__(self, cfg: StoriesConfig | None = None, inboxes: Sequence[Path] = ()) -> None:
+    def __init__(
+        self,
+        cfg: StoriesConfig | None = None,
+        inboxes: Sequence[Path] = (),
+        cpus: frozenset[int] | None = None,
+    ) -> None:
+        """``cpus``: where the engine process runs (``engine = "process"``), if pinned."""
         self.cfg = cfg if cfg is not None else StoriesConfig()
         self.inboxes = tuple(PurePath(os.path.abspath(p)) for p in inboxes)
         self._engine: StoriesEngine | None = None
         self._remote: EngineProcess | None = None
         if self.cfg.engine == "process":
-            self._remote = EngineProcess(self.cfg)
+            self._remote = EngineProcess(self.cfg, cpus)
         else:
             self._engine = StoriesEngine(self.cfg)
         self._stale = True
