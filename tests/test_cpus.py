@@ -77,8 +77,10 @@ def _helpers(pid: int) -> list[int]:
 
 
 def _events(d: Daemon, name: str) -> list[dict[str, object]]:
-    lines = (json.loads(x) for x in d.log().splitlines() if x.startswith("{"))
-    return [e for e in lines if e.get("event") == name]
+    # Only the lines of this event are parsed: the daemon may be midway
+    # through writing another.
+    marker = f'"event": "{name}"'
+    return [json.loads(x) for x in d.log().splitlines() if marker in x]
 
 
 @needs_two_cpus
